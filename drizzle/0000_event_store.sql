@@ -1,0 +1,106 @@
+-- Event store: tables, append-only triggers and the append function.
+-- Readers pass only events below pg_snapshot_xmin (see src/eventstore/postgres.ts).
+CREATE TABLE IF NOT EXISTS streams (
+  stream_id text PRIMARY KEY,
+  revision  bigint NOT NULL
+);
+--> statement-breakpoint
+CREATE TABLE IF NOT EXISTS events (
+  global_position bigserial PRIMARY KEY,
+  stream_id       text        NOT NULL,
+  stream_revision bigint      NOT NULL,
+  event_id        uuid        NOT NULL,
+  event_type      text        NOT NULL,
+  data            jsonb       NOT NULL,
+  metadata        jsonb       NOT NULL,
+  recorded_at     timestamptz NOT NULL DEFAULT now(),
+  -- The writing transaction: readers only pass events whose transaction is older than
+  -- every transaction still open, because a sequence value is not commit order.
+  transaction_id  xid8        NOT NULL DEFAULT pg_current_xact_id(),
+  CONSTRAINT events_stream_revision_key UNIQUE (stream_id, stream_revision),
+  CONSTRAINT events_event_id_key UNIQUE (event_id)
+);
+--> statement-breakpoint
+CREATE INDEX IF NOT EXISTS events_type_position_idx ON events (event_type, global_position);
+--> statement-breakpoint
+-- Append-only: no role may rewrite history through the application's path.
+CREATE OR REPLACE FUNCTION events_are_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE EXCEPTION 'events are append-only (% refused)', TG_OP USING ERRCODE = '42501';
+END $$;
+--> statement-breakpoint
+DROP TRIGGER IF EXISTS events_append_only ON events;
+--> statement-breakpoint
+CREATE TRIGGER events_append_only BEFORE UPDATE OR DELETE ON events
+  FOR EACH ROW EXECUTE FUNCTION events_are_append_only();
+--> statement-breakpoint
+DROP TRIGGER IF EXISTS events_no_truncate ON events;
+--> statement-breakpoint
+CREATE TRIGGER events_no_truncate BEFORE TRUNCATE ON events
+  FOR EACH STATEMENT EXECUTE FUNCTION events_are_append_only();
+--> statement-breakpoint
+-- append(stream, expected, events) in one round trip and one implicit transaction.
+-- expected: 'any' | 'no_stream' | 'exists' | a revision number as text.
+-- p_events: [{id, type, data, metadata}, ...]
+-- Raises SQLSTATE 'LL409' with DETAIL = the actual revision (or 'no_stream') on a
+-- failed expectation; writes nothing then.
+CREATE OR REPLACE FUNCTION ll_append(p_stream text, p_expected text, p_events jsonb)
+RETURNS TABLE (next_revision bigint, last_position bigint)
+LANGUAGE plpgsql AS $$
+DECLARE
+  n        bigint := jsonb_array_length(p_events);
+  v_last   bigint;
+  v_start  bigint;
+  v_actual bigint;
+  v_pos    bigint;
+BEGIN
+  IF n = 0 THEN
+    RAISE EXCEPTION 'append needs at least one event' USING ERRCODE = '22023';
+  END IF;
+
+  IF p_expected = 'no_stream' THEN
+    INSERT INTO streams (stream_id, revision) VALUES (p_stream, n - 1)
+      ON CONFLICT (stream_id) DO NOTHING;
+    IF NOT FOUND THEN
+      SELECT revision INTO v_actual FROM streams WHERE stream_id = p_stream;
+      RAISE EXCEPTION 'wrong expected revision' USING ERRCODE = 'LL409', DETAIL = v_actual::text;
+    END IF;
+    v_last := n - 1;
+  ELSIF p_expected = 'any' THEN
+    INSERT INTO streams AS s (stream_id, revision) VALUES (p_stream, n - 1)
+      ON CONFLICT (stream_id) DO UPDATE SET revision = s.revision + n
+      RETURNING s.revision INTO v_last;
+  ELSIF p_expected = 'exists' THEN
+    UPDATE streams SET revision = revision + n WHERE stream_id = p_stream
+      RETURNING revision INTO v_last;
+    IF NOT FOUND THEN
+      RAISE EXCEPTION 'wrong expected revision' USING ERRCODE = 'LL409', DETAIL = 'no_stream';
+    END IF;
+  ELSE
+    -- Row lock on the stream: a concurrent writer with the same expectation waits, then
+    -- re-checks the new revision and fails. Exactly one wins per revision.
+    UPDATE streams SET revision = revision + n
+      WHERE stream_id = p_stream AND revision = p_expected::bigint
+      RETURNING revision INTO v_last;
+    IF NOT FOUND THEN
+      SELECT revision INTO v_actual FROM streams WHERE stream_id = p_stream;
+      RAISE EXCEPTION 'wrong expected revision' USING ERRCODE = 'LL409',
+        DETAIL = COALESCE(v_actual::text, 'no_stream');
+    END IF;
+  END IF;
+
+  v_start := v_last - n + 1;
+  WITH inserted AS (
+    INSERT INTO events (stream_id, stream_revision, event_id, event_type, data, metadata)
+    SELECT p_stream, v_start + e.ord - 1, (e.value->>'id')::uuid, e.value->>'type',
+           e.value->'data', e.value->'metadata'
+      FROM jsonb_array_elements(p_events) WITH ORDINALITY AS e(value, ord)
+     ORDER BY e.ord
+    RETURNING global_position
+  )
+  SELECT max(global_position) INTO v_pos FROM inserted;
+
+  -- Delivered at commit; wakes subscribers in every process.
+  PERFORM pg_notify('ledgerline_events', v_pos::text);
+  RETURN QUERY SELECT v_last, v_pos;
+END $$;

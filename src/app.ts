@@ -1,0 +1,56 @@
+/**
+ * createApp(deps): the whole HTTP surface. Feature routes are mounted under /api/v1 and,
+ * hidden from the OpenAPI document, under /api (the seeds' unversioned paths).
+ * Tests drive it with app.handle(new Request("http://localhost/...")).
+ */
+import { Elysia } from "elysia";
+import type { Deps } from "./deps";
+import { errorsPlugin } from "./http/errors";
+import { requestContext } from "./http/request-context";
+import { docsPlugin } from "./http/docs";
+import { metricsPlugin } from "./http/metrics";
+import { systemRoutes } from "./http/routes/system";
+import { authRoutes } from "./http/routes/auth";
+import { organizationRoutes } from "./http/routes/organizations";
+
+function features(deps: Deps, prefix: string) {
+  return new Elysia({ prefix }).use(systemRoutes(deps)).use(authRoutes(deps)).use(organizationRoutes(deps));
+}
+
+export function createApp(deps: Deps) {
+  const collect = async () => {
+    const head = await deps.store.headPosition().catch(() => 0n);
+    for (const p of deps.projector.status()) {
+      deps.metrics.setGauge("ledgerline_projection_lag_events", "Events appended but not yet applied, per projection", { projection: p.name }, head > p.position ? Number(head - p.position) : 0);
+    }
+    deps.metrics.setGauge("ledgerline_event_store_head_position", "Global position of the newest event", {}, Number(head));
+  };
+
+  return new Elysia({ normalize: false })
+    .use(errorsPlugin(deps.logger))
+    .use(requestContext)
+    .onAfterResponse({ as: "global" }, (c) => {
+      const { request, route, set } = c;
+      const responseValue = (c as { responseValue?: unknown }).responseValue;
+      const meta = (c as { meta?: { requestId: string; startedAt: number } }).meta;
+      const status = responseValue instanceof Response ? responseValue.status : typeof set.status === "number" ? set.status : 200;
+      const seconds = meta ? (performance.now() - meta.startedAt) / 1000 : 0;
+      const template = route || "unmatched";
+      deps.metrics.observeRequest(request.method, template, status, seconds);
+      deps.logger.info("request", {
+        request_id: meta?.requestId,
+        method: request.method,
+        route: template,
+        path: new URL(request.url).pathname,
+        status,
+        duration_ms: Math.round(seconds * 100_000) / 100,
+      });
+    })
+    .use(docsPlugin({ title: "Ledgerline API", version: deps.config.version, description: "Identity, access control and governed analytics, event-sourced." }))
+    .use(metricsPlugin(deps.metrics, collect))
+    .use(systemRoutes(deps))
+    .use(features(deps, "/api/v1"))
+    .use(features(deps, "/api"));
+}
+
+export type App = ReturnType<typeof createApp>;

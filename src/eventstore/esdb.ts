@@ -1,0 +1,454 @@
+/**
+ * Event store on EventStoreDB (KurrentDB), over gRPC with `@eventstore/db-client`.
+ *
+ * Positions. EventStoreDB orders `$all` by (commit, prepare) log positions. An ordinary
+ * gRPC append is an *implicit* transaction: every event is its own prepare record flagged
+ * as committed, so when `$all` is read each event reports commit == prepare == its own log
+ * position (AllReader builds the record with the prepare's LogPosition as commit position).
+ * Only legacy explicit TCP transactions (never written by this adapter, gone from the
+ * server since 24.2) made several events share one commit record's position.
+ * So the port's single, strictly increasing position is the **commit position**.
+ *
+ * The append reply is the trap: its commit position is the position of the batch's LAST
+ * event (the TransactionEnd prepare), but its prepare position is the batch's FIRST event
+ * (the transaction position). Taking the prepare position there would hand back a position
+ * before the events just written, and read-your-writes would stop waiting too early.
+ *
+ * A read of `$all` from a position includes the event at that position; reads and
+ * subscriptions both drop everything at or below `fromPosition` here, so it is exclusive
+ * everywhere, as the port says. System events (types or streams starting with "$": links,
+ * stats, metadata) are never handed out.
+ */
+import {
+  BACKWARDS,
+  DeadlineExceededError,
+  END,
+  EventStoreDBClient,
+  FORWARDS,
+  NO_STREAM,
+  NotLeaderError,
+  START,
+  STREAM_EXISTS,
+  StreamNotFoundError,
+  TimeoutError,
+  UnavailableError,
+  WrongExpectedVersionError,
+  excludeSystemEvents,
+  jsonEvent,
+  type AllStreamResolvedEvent,
+  type AllStreamSubscription,
+  type AppendExpectedRevision,
+  type ReadPosition,
+  type ResolvedEvent,
+} from "@eventstore/db-client";
+import {
+  EventStoreUnavailableError,
+  WrongExpectedRevisionError,
+  type AppendResult,
+  type EventMetadata,
+  type EventStore,
+  type ExpectedRevision,
+  type NewEvent,
+  type ReadAllOptions,
+  type ReadStreamOptions,
+  type RecordedEvent,
+  type SubscribeOptions,
+} from "./port";
+
+export interface EventStoreDBEventStoreOptions {
+  /** Pause before re-subscribing when the server drops a live subscription (e.g. a slow consumer). */
+  pollIntervalMs?: number;
+  /** Events per read from `$all`; the default `readAll` limit. */
+  batchSize?: number;
+  /** How long `ping` waits for an answer before calling the server unreachable. */
+  pingTimeoutMs?: number;
+}
+
+type AnyRecorded = NonNullable<ResolvedEvent["event"]>;
+
+/** A position the server could not report (stream reads on servers before 22.6 send u64::MAX or nothing). */
+const UNKNOWN_POSITION = -1n;
+const MAX_SIGNED_64 = (1n << 63n) - 1n;
+const MAX_READ_CHUNK = 5000;
+
+/** The 6.x client only knows esdb://; KurrentDB's own schemes mean the same connection. */
+export function normalizeConnectionString(connectionString: string): string {
+  return connectionString.replace(/^(kurrentdb|kurrent|kdb)(\+discover)?:\/\//i, (_m, _scheme, discover) => `esdb${discover ?? ""}://`);
+}
+
+function toAppendRevision(expected: ExpectedRevision): AppendExpectedRevision {
+  switch (expected) {
+    case "any":
+      return "any";
+    case "no_stream":
+      return NO_STREAM;
+    case "exists":
+      return STREAM_EXISTS;
+    default:
+      return expected;
+  }
+}
+
+/** `0n` is "from the beginning"; anything else is a real event position (commit == prepare). */
+function toReadPosition(position: bigint): ReadPosition {
+  return position <= 0n ? START : { commit: position, prepare: position };
+}
+
+function positionOf(event: AnyRecorded, commitPosition?: bigint): bigint {
+  const commit = event.position?.commit ?? commitPosition;
+  if (commit === undefined || commit < 0n || commit > MAX_SIGNED_64) return UNKNOWN_POSITION;
+  return commit;
+}
+
+function isUserEvent(event: AnyRecorded): boolean {
+  return !event.type.startsWith("$") && !event.streamId.startsWith("$");
+}
+
+function decodeJson(value: unknown): unknown {
+  if (value instanceof Uint8Array) {
+    if (value.length === 0) return {};
+    value = Buffer.from(value).toString("utf8");
+  }
+  if (typeof value === "string") {
+    try {
+      return JSON.parse(value);
+    } catch {
+      return value;
+    }
+  }
+  return value ?? {};
+}
+
+function toRecorded(event: AnyRecorded, position: bigint): RecordedEvent {
+  return {
+    id: event.id,
+    type: event.type,
+    data: decodeJson(event.data) as Record<string, unknown>,
+    metadata: decodeJson(event.metadata) as EventMetadata,
+    streamId: event.streamId,
+    revision: event.revision,
+    position,
+    recordedAt: event.created,
+  };
+}
+
+const CONNECTION_ERROR_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "ENOTFOUND", "EAI_AGAIN", "EPIPE"]);
+
+/**
+ * The client converts most gRPC failures into its own error classes, but not all: before
+ * the first append it asks the server for its features, and that call rejects with the raw
+ * gRPC error (code 14 UNAVAILABLE, or 4 DEADLINE_EXCEEDED), so both shapes are recognised.
+ * A deadline may expire after the server stored the events; callers retry with the same
+ * event ids and ESDB's idempotency makes the retry harmless.
+ */
+export function isUnavailableError(err: unknown): boolean {
+  if (
+    err instanceof UnavailableError ||
+    err instanceof DeadlineExceededError ||
+    err instanceof TimeoutError ||
+    // The client has already reconnected to the leader; the next attempt goes there.
+    err instanceof NotLeaderError
+  ) {
+    return true;
+  }
+  const code = (err as { code?: unknown } | null)?.code;
+  if (code === 14 || code === 4) return true;
+  if (typeof code === "string" && CONNECTION_ERROR_CODES.has(code)) return true;
+  // Gossip discovery (esdb+discover://) gives up with a plain Error.
+  return err instanceof Error && /^Failed to discover after \d+ attempts/.test(err.message);
+}
+
+function mapError(err: unknown): unknown {
+  if (err instanceof EventStoreUnavailableError) return err;
+  if (isUnavailableError(err)) {
+    return new EventStoreUnavailableError(`event store unreachable: ${(err as Error)?.message ?? String(err)}`, err);
+  }
+  return err;
+}
+
+/** Errors with which the server ends a healthy subscription, expecting the client to come back. */
+function isSubscriptionDrop(err: unknown): boolean {
+  const message = err instanceof Error ? err.message : "";
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === 1 /* CANCELLED by the server */ || code === 10 /* ABORTED */ || /too slow|resubscri/i.test(message);
+}
+
+async function drain<E>(stream: AsyncIterable<E>): Promise<E[]> {
+  const out: E[] = [];
+  for await (const item of stream) out.push(item);
+  return out;
+}
+
+type FeedItem = { kind: "event"; resolved: AllStreamResolvedEvent } | { kind: "error"; error: unknown } | { kind: "end" };
+
+/**
+ * Turns a client subscription (a Node stream) into pull-based items with backpressure.
+ * Not the stream's own async iterator: after `unsubscribe()` the client cancels the gRPC
+ * call but never ends its Transform, so that iterator would wait forever.
+ */
+class SubscriptionFeed {
+  private readonly queue: AllStreamResolvedEvent[] = [];
+  private head = 0;
+  private error: unknown;
+  private failed = false;
+  private ended = false;
+  private wakeUp?: () => void;
+
+  constructor(
+    private readonly subscription: AllStreamSubscription,
+    private readonly highWaterMark: number,
+    private readonly signal?: AbortSignal,
+  ) {
+    subscription.on("data", (resolved: AllStreamResolvedEvent) => {
+      this.queue.push(resolved);
+      if (this.queue.length - this.head >= this.highWaterMark) subscription.pause();
+      this.wake();
+    });
+    subscription.on("error", (err: Error) => {
+      this.error = err;
+      this.failed = true;
+      this.wake();
+    });
+    subscription.on("end", () => this.finish());
+    subscription.on("close", () => this.finish());
+    signal?.addEventListener("abort", this.wake, { once: true });
+  }
+
+  private readonly wake = (): void => {
+    const w = this.wakeUp;
+    this.wakeUp = undefined;
+    w?.();
+  };
+
+  /** Wakes a pending `next` with "end" (the client is closing). */
+  finish(): void {
+    this.ended = true;
+    this.wake();
+  }
+
+  async next(): Promise<FeedItem> {
+    for (;;) {
+      if (this.signal?.aborted) return { kind: "end" };
+      if (this.head < this.queue.length) {
+        const resolved = this.queue[this.head++];
+        if (this.head > 1024 && this.head * 2 > this.queue.length) {
+          this.queue.splice(0, this.head);
+          this.head = 0;
+        }
+        if (this.subscription.isPaused() && this.queue.length - this.head <= this.highWaterMark / 2) this.subscription.resume();
+        return { kind: "event", resolved };
+      }
+      if (this.failed) return { kind: "error", error: this.error };
+      if (this.ended) return { kind: "end" };
+      await new Promise<void>((resolve) => (this.wakeUp = resolve));
+    }
+  }
+
+  async close(): Promise<void> {
+    this.signal?.removeEventListener("abort", this.wake);
+    this.finish();
+    await this.subscription.unsubscribe().catch(() => {});
+    this.subscription.destroy();
+  }
+}
+
+export class EventStoreDBEventStore implements EventStore {
+  readonly name = "eventstoredb" as const;
+  private readonly client: EventStoreDBClient;
+  private readonly pollIntervalMs: number;
+  private readonly batchSize: number;
+  private readonly pingTimeoutMs: number;
+  private readonly feeds = new Set<SubscriptionFeed>();
+  private closed = false;
+
+  constructor(connectionString: string, options: EventStoreDBEventStoreOptions = {}) {
+    this.client = EventStoreDBClient.connectionString(normalizeConnectionString(connectionString));
+    this.pollIntervalMs = options.pollIntervalMs ?? 250;
+    this.batchSize = options.batchSize ?? 1000;
+    this.pingTimeoutMs = options.pingTimeoutMs ?? 2000;
+  }
+
+  async append(streamId: string, events: readonly NewEvent[], expected: ExpectedRevision): Promise<AppendResult> {
+    if (events.length === 0) throw new RangeError("append needs at least one event");
+    const proposed = events.map((e) =>
+      // The event id is ESDB's own idempotency key: the same ids appended again are not stored twice.
+      jsonEvent({ id: e.id, type: e.type, data: e.data, metadata: e.metadata }),
+    );
+    let result;
+    try {
+      result = await this.client.appendToStream(streamId, proposed, { expectedRevision: toAppendRevision(expected) });
+    } catch (err) {
+      if (err instanceof WrongExpectedVersionError) {
+        const actual = typeof err.actualVersion === "bigint" ? err.actualVersion : "no_stream";
+        throw new WrongExpectedRevisionError(streamId, expected, actual);
+      }
+      throw mapError(err);
+    }
+    const nextRevision = result.nextExpectedRevision;
+    // Commit position = the last event's own position (see the header); prepare would be the first's.
+    let position = result.position?.commit;
+    if (position === undefined || position < 0n || position > MAX_SIGNED_64) {
+      // An idempotent replay may come back without a position: read it from the event itself.
+      const [last] = await this.readStream(streamId, { fromRevision: nextRevision, direction: "forwards", limit: 1 });
+      position = last?.position ?? UNKNOWN_POSITION;
+    }
+    return { nextRevision, position };
+  }
+
+  async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<RecordedEvent[]> {
+    const backwards = options.direction === "backwards";
+    if (options.limit !== undefined && options.limit <= 0) return [];
+    try {
+      const resolved = await drain(
+        this.client.readStream(streamId, {
+          fromRevision: options.fromRevision ?? (backwards ? END : START),
+          direction: backwards ? BACKWARDS : FORWARDS,
+          maxCount: options.limit ?? Number.MAX_SAFE_INTEGER,
+        }),
+      );
+      const out: RecordedEvent[] = [];
+      for (const r of resolved) {
+        if (r.event) out.push(toRecorded(r.event, positionOf(r.event, r.commitPosition)));
+      }
+      return out;
+    } catch (err) {
+      if (err instanceof StreamNotFoundError) return [];
+      throw mapError(err);
+    }
+  }
+
+  async readAll(options: ReadAllOptions = {}): Promise<RecordedEvent[]> {
+    const limit = options.limit ?? this.batchSize;
+    if (limit <= 0) return [];
+    const types = options.types && options.types.length > 0 ? new Set(options.types) : undefined;
+    // The 6.x client cannot filter a read of $all on the server, so filter here and keep
+    // reading until `limit` user events are found or the log ends. +1: the server returns
+    // the event at the cursor itself.
+    const chunk = Math.min(types ? Math.max(limit, this.batchSize) : limit, MAX_READ_CHUNK) + 1;
+    let cursor = options.fromPosition ?? 0n;
+    const out: RecordedEvent[] = [];
+    while (out.length < limit) {
+      const page = await this.readAllPage(cursor, chunk, "forwards");
+      let advanced = false;
+      for (const r of page) {
+        if (!r.event) continue;
+        const position = positionOf(r.event, r.commitPosition);
+        if (position <= cursor) continue;
+        cursor = position;
+        advanced = true;
+        if (!isUserEvent(r.event) || (types && !types.has(r.event.type))) continue;
+        out.push(toRecorded(r.event, position));
+        if (out.length >= limit) break;
+      }
+      if (page.length < chunk || !advanced) break;
+    }
+    return out;
+  }
+
+  private async readAllPage(position: bigint | "end", maxCount: number, direction: "forwards" | "backwards"): Promise<AllStreamResolvedEvent[]> {
+    try {
+      return await drain(
+        this.client.readAll({
+          fromPosition: position === "end" ? END : toReadPosition(position),
+          maxCount,
+          direction: direction === "backwards" ? BACKWARDS : FORWARDS,
+        }),
+      );
+    } catch (err) {
+      throw mapError(err);
+    }
+  }
+
+  async *subscribeAll(options: SubscribeOptions = {}): AsyncIterable<RecordedEvent> {
+    const signal = options.signal;
+    let position = options.fromPosition ?? 0n;
+    while (!signal?.aborted && !this.closed) {
+      const subscription = this.client.subscribeToAll(
+        // Positions passed on are real event positions, so commit == prepare.
+        { fromPosition: toReadPosition(position), filter: excludeSystemEvents(), resolveLinkTos: false },
+        { highWaterMark: this.batchSize },
+      );
+      const feed = new SubscriptionFeed(subscription, this.batchSize, signal);
+      this.feeds.add(feed);
+      try {
+        for (;;) {
+          const item = await feed.next();
+          if (item.kind === "end") break;
+          if (item.kind === "error") {
+            if (isUnavailableError(item.error) || !isSubscriptionDrop(item.error)) throw mapError(item.error);
+            break;
+          }
+          const event = item.resolved.event;
+          if (!event || !isUserEvent(event)) continue;
+          const eventPosition = positionOf(event, item.resolved.commitPosition);
+          // Exclusive, and never backwards after a re-subscription.
+          if (eventPosition <= position) continue;
+          yield toRecorded(event, eventPosition);
+          position = eventPosition;
+        }
+      } finally {
+        this.feeds.delete(feed);
+        await feed.close();
+      }
+      if (signal?.aborted || this.closed) return;
+      // The server ended a healthy subscription (slow consumer, leader change): come back
+      // from the last position handed out.
+      await sleep(this.pollIntervalMs, signal);
+    }
+  }
+
+  async headPosition(): Promise<bigint> {
+    // Backwards from the end, past system events (stats, metadata), to the newest user event.
+    let cursor: bigint | "end" = "end";
+    for (;;) {
+      const page = await this.readAllPage(cursor, 100, "backwards");
+      let advanced = false;
+      for (const r of page) {
+        if (!r.event) continue;
+        const position = positionOf(r.event, r.commitPosition);
+        if (cursor !== "end" && position >= cursor) continue;
+        if (isUserEvent(r.event)) return position;
+        cursor = position;
+        advanced = true;
+      }
+      if (page.length < 100 || !advanced) return 0n;
+    }
+  }
+
+  async ping(): Promise<void> {
+    const read = this.client.readAll({ fromPosition: END, direction: BACKWARDS, maxCount: 1 });
+    // Keep a listener: after a timeout nobody iterates the read any more.
+    read.on("error", () => {});
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new EventStoreUnavailableError(`event store did not answer within ${this.pingTimeoutMs} ms`)), this.pingTimeoutMs);
+    });
+    try {
+      await Promise.race([drain(read), timeout]);
+    } catch (err) {
+      read.cancel().catch(() => {});
+      throw mapError(err);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const feed of this.feeds) feed.finish();
+    await this.client.dispose();
+  }
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  if (signal?.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener("abort", done, { once: true });
+  });
+}

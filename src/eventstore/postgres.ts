@@ -1,0 +1,228 @@
+/**
+ * Event store on a Postgres `events` table (postgres.js or PGlite, same SQL).
+ * Appends go through `ll_append` (postgres-schema.sql): one round trip, one transaction.
+ * Readers never pass an event whose writing transaction may still be open
+ * (`transaction_id < pg_snapshot_xmin(pg_current_snapshot())`), so a subscriber cannot
+ * skip an event that commits after a later-numbered one.
+ */
+import type { SqlClient } from "../db/client";
+import {
+  DuplicateEventIdError,
+  EventStoreUnavailableError,
+  WrongExpectedRevisionError,
+  type AppendResult,
+  type EventMetadata,
+  type EventStore,
+  type ExpectedRevision,
+  type NewEvent,
+  type ReadAllOptions,
+  type ReadStreamOptions,
+  type RecordedEvent,
+  type SubscribeOptions,
+} from "./port";
+import { Waker } from "./waker";
+
+export const EVENTS_CHANNEL = "ledgerline_events";
+
+interface EventRow {
+  global_position: string;
+  stream_id: string;
+  stream_revision: string;
+  event_id: string;
+  event_type: string;
+  data: Record<string, unknown> | string;
+  metadata: EventMetadata | string;
+  recorded_at: string | Date;
+}
+
+const COLUMNS =
+  "global_position::text AS global_position, stream_id, stream_revision::text AS stream_revision, event_id::text AS event_id, event_type, data, metadata, recorded_at";
+
+/** Only events committed below every open transaction are safe to hand to a reader. */
+const VISIBLE = "transaction_id < pg_snapshot_xmin(pg_current_snapshot())";
+
+function toRecorded(row: EventRow): RecordedEvent {
+  return {
+    id: row.event_id,
+    type: row.event_type,
+    data: typeof row.data === "string" ? JSON.parse(row.data) : row.data,
+    metadata: typeof row.metadata === "string" ? JSON.parse(row.metadata) : row.metadata,
+    streamId: row.stream_id,
+    revision: BigInt(row.stream_revision),
+    position: BigInt(row.global_position),
+    recordedAt: row.recorded_at instanceof Date ? row.recorded_at : new Date(row.recorded_at),
+  };
+}
+
+function errorCode(err: unknown): string | undefined {
+  return (err as { code?: string })?.code;
+}
+
+function isConnectionError(err: unknown): boolean {
+  const code = errorCode(err);
+  return (
+    code === "ECONNREFUSED" ||
+    code === "ECONNRESET" ||
+    code === "CONNECTION_CLOSED" ||
+    code === "CONNECTION_ENDED" ||
+    code === "CONNECT_TIMEOUT" ||
+    code === "CONNECTION_DESTROYED" ||
+    (typeof code === "string" && code.startsWith("08")) ||
+    code === "57P01"
+  );
+}
+
+export interface PostgresEventStoreOptions {
+  /** How often an idle subscriber re-reads when no notification arrives. */
+  pollIntervalMs?: number;
+  /** Events per read while a subscriber catches up. */
+  batchSize?: number;
+}
+
+export class PostgresEventStore implements EventStore {
+  readonly name: "postgres" | "pglite";
+  private readonly waker: Waker;
+  private stopListening?: Promise<() => Promise<void>>;
+  private readonly pollIntervalMs: number;
+  private readonly batchSize: number;
+
+  constructor(private readonly db: SqlClient, options: PostgresEventStoreOptions = {}) {
+    this.name = db.kind;
+    this.pollIntervalMs = options.pollIntervalMs ?? 250;
+    this.batchSize = options.batchSize ?? 1000;
+    this.waker = new Waker();
+  }
+
+  async append(streamId: string, events: readonly NewEvent[], expected: ExpectedRevision): Promise<AppendResult> {
+    if (events.length === 0) throw new RangeError("append needs at least one event");
+    const payload = JSON.stringify(events.map((e) => ({ id: e.id, type: e.type, data: e.data, metadata: e.metadata })));
+    try {
+      const [row] = await this.db.query<{ next_revision: string; last_position: string }>(
+        "SELECT next_revision::text AS next_revision, last_position::text AS last_position FROM ll_append($1, $2, $3::jsonb)",
+        [streamId, typeof expected === "bigint" ? expected.toString() : expected, payload],
+      );
+      // Same-process subscribers need not wait for the NOTIFY round trip.
+      this.waker.wake();
+      return { nextRevision: BigInt(row.next_revision), position: BigInt(row.last_position) };
+    } catch (err) {
+      const code = errorCode(err);
+      if (code === "LL409" || code === "23505") {
+        const replay = await this.previouslyAppended(streamId, events);
+        if (replay) return replay;
+        if (code === "23505") {
+          // Our stream row was free but an event id collided: it lives elsewhere.
+          if (String((err as { constraint_name?: string; constraint?: string }).constraint_name ?? (err as { constraint?: string }).constraint ?? (err as Error).message).includes("event_id")) {
+            throw new DuplicateEventIdError(events[0].id);
+          }
+          // A concurrent first append to a new stream raced us on (stream_id, revision).
+          throw new WrongExpectedRevisionError(streamId, expected, await this.currentRevision(streamId));
+        }
+        const detail = (err as { detail?: string }).detail;
+        const actual = detail && detail !== "no_stream" ? BigInt(detail) : "no_stream";
+        throw new WrongExpectedRevisionError(streamId, expected, actual);
+      }
+      if (isConnectionError(err)) throw new EventStoreUnavailableError("event store unreachable", err);
+      throw err;
+    }
+  }
+
+  /** Idempotency: the same event ids already stored in this stream, in order, count as success. */
+  private async previouslyAppended(streamId: string, events: readonly NewEvent[]): Promise<AppendResult | null> {
+    const ids = events.map((e) => e.id);
+    const rows = await this.db.query<{ stream_id: string; stream_revision: string; global_position: string; event_id: string }>(
+      "SELECT stream_id, stream_revision::text AS stream_revision, global_position::text AS global_position, event_id::text AS event_id FROM events WHERE event_id = ANY($1::uuid[]) ORDER BY global_position",
+      [ids],
+    );
+    if (rows.length === 0) return null;
+    const sameStream = rows.every((r) => r.stream_id === streamId);
+    if (!sameStream || rows.length !== ids.length || rows.some((r, i) => r.event_id !== ids[i])) {
+      throw new DuplicateEventIdError(rows[0].event_id);
+    }
+    const last = rows[rows.length - 1];
+    return { nextRevision: BigInt(last.stream_revision), position: BigInt(last.global_position) };
+  }
+
+  private async currentRevision(streamId: string): Promise<bigint | "no_stream"> {
+    const [row] = await this.db.query<{ revision: string }>("SELECT revision::text AS revision FROM streams WHERE stream_id = $1", [streamId]);
+    return row ? BigInt(row.revision) : "no_stream";
+  }
+
+  async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<RecordedEvent[]> {
+    const backwards = options.direction === "backwards";
+    const limit = options.limit ?? 2_147_483_647;
+    const from = options.fromRevision ?? (backwards ? 9_223_372_036_854_775_807n : 0n);
+    const rows = await this.guard(() =>
+      this.db.query<EventRow>(
+        `SELECT ${COLUMNS} FROM events WHERE stream_id = $1 AND stream_revision ${backwards ? "<=" : ">="} $2
+          ORDER BY stream_revision ${backwards ? "DESC" : "ASC"} LIMIT $3`,
+        [streamId, from.toString(), limit],
+      ),
+    );
+    return rows.map(toRecorded);
+  }
+
+  async readAll(options: ReadAllOptions = {}): Promise<RecordedEvent[]> {
+    const from = (options.fromPosition ?? 0n).toString();
+    const limit = options.limit ?? this.batchSize;
+    const rows = await this.guard(() =>
+      options.types && options.types.length > 0
+        ? this.db.query<EventRow>(
+            `SELECT ${COLUMNS} FROM events WHERE global_position > $1 AND event_type = ANY($3::text[]) AND ${VISIBLE}
+              ORDER BY global_position LIMIT $2`,
+            [from, limit, options.types],
+          )
+        : this.db.query<EventRow>(
+            `SELECT ${COLUMNS} FROM events WHERE global_position > $1 AND ${VISIBLE} ORDER BY global_position LIMIT $2`,
+            [from, limit],
+          ),
+    );
+    return rows.map(toRecorded);
+  }
+
+  async *subscribeAll(options: SubscribeOptions = {}): AsyncIterable<RecordedEvent> {
+    await this.ensureListening();
+    let position = options.fromPosition ?? 0n;
+    const signal = options.signal;
+    while (!signal?.aborted) {
+      // Take the wake-up ticket before reading, so an append landing during the read is not missed.
+      const ticket = this.waker.ticket();
+      const batch = await this.readAll({ fromPosition: position, limit: this.batchSize });
+      for (const event of batch) {
+        if (signal?.aborted) return;
+        yield event;
+        position = event.position;
+      }
+      if (batch.length < this.batchSize) await this.waker.wait(ticket, this.pollIntervalMs, signal);
+    }
+  }
+
+  private ensureListening(): Promise<unknown> {
+    this.stopListening ??= this.db.listen(EVENTS_CHANNEL, () => this.waker.wake()).catch(() => async () => {});
+    return this.stopListening;
+  }
+
+  async headPosition(): Promise<bigint> {
+    const [row] = await this.guard(() =>
+      this.db.query<{ head: string | null }>(`SELECT max(global_position)::text AS head FROM events WHERE ${VISIBLE}`),
+    );
+    return row?.head ? BigInt(row.head) : 0n;
+  }
+
+  async ping(): Promise<void> {
+    await this.guard(() => this.db.query("SELECT 1"));
+  }
+
+  async close(): Promise<void> {
+    this.waker.close();
+    if (this.stopListening) await (await this.stopListening)().catch(() => {});
+  }
+
+  private async guard<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      if (isConnectionError(err)) throw new EventStoreUnavailableError("event store unreachable", err);
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,132 @@
+/**
+ * Organization use cases: claim the unique names, run the aggregate, wait until the read
+ * model shows the change, answer with it.
+ */
+import type { Deps } from "../deps";
+import type { CommandContext } from "../eventstore/context";
+import { handleCommand, loadState } from "../eventstore/handle-command";
+import { stream } from "../eventstore/streams";
+import { organization, type OrganizationProfile, type RegistrationPolicy } from "../domain/organization";
+import { DomainError, notFound } from "../domain/errors";
+import { claimAll, release, type Claim } from "./reservations";
+import { getOrganization } from "../../projections/organizations/queries";
+import type { OrganizationRow } from "../../projections/organizations/schema";
+
+export const SYSTEM_ORGANIZATION_ID = "00000000-0000-7000-8000-000000000001";
+
+export interface CreateOrganizationInput {
+  name: string;
+  slug?: string;
+  domain?: string | null;
+  description?: string | null;
+  max_users?: number | null;
+  registration_policy?: RegistrationPolicy;
+  is_active?: boolean;
+}
+
+export function slugify(name: string): string {
+  return name
+    .normalize("NFKD")
+    .replace(/[\u0300-\u036f]/g, "")
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, "-")
+    .replace(/^-+|-+$/g, "")
+    .slice(0, 63)
+    .replace(/-+$/g, "");
+}
+
+const claimsOf = (p: Pick<OrganizationProfile, "name" | "slug" | "domain">): Claim[] => [
+  { kind: "organization_slug", key: p.slug, label: `Organization slug "${p.slug}"` },
+  { kind: "organization_name", key: p.name.trim().toLowerCase(), label: `Organization name "${p.name}"` },
+  ...(p.domain ? [{ kind: "organization_domain", key: p.domain, label: `Organization domain "${p.domain}"` }] : []),
+];
+
+export function profileFrom(input: CreateOrganizationInput): OrganizationProfile {
+  const slug = input.slug ?? slugify(input.name);
+  if (!slug) throw new DomainError("validation", "A slug cannot be derived from this name; give one", { errors: [{ path: "/slug", message: "required" }] });
+  const domain = input.domain ? input.domain.trim().toLowerCase() : null;
+  return {
+    name: input.name.trim(),
+    slug,
+    domain,
+    description: input.description ?? null,
+    max_users: input.max_users ?? null,
+    registration_policy: input.registration_policy ?? (domain ? "domain" : "open"),
+  };
+}
+
+export async function createOrganization(
+  deps: Deps,
+  ctx: CommandContext,
+  input: CreateOrganizationInput,
+  options: { id?: string; isSystem?: boolean } = {},
+): Promise<OrganizationRow> {
+  const id = options.id ?? Bun.randomUUIDv7();
+  const profile = profileFrom(input);
+  const claims = claimsOf(profile);
+  await claimAll(deps.store, ctx, claims, id);
+  let position: bigint;
+  try {
+    ({ position } = await handleCommand(
+      deps.store,
+      stream.organization(id),
+      organization,
+      { type: "CreateOrganization", organizationId: id, profile, isActive: input.is_active ?? true, isSystem: options.isSystem ?? false },
+      ctx,
+      { organizationId: id },
+    ));
+  } catch (err) {
+    for (const c of claims) await release(deps.store, ctx, c, id).catch(() => {});
+    throw err;
+  }
+  await deps.projector.waitFor(position);
+  return (await getOrganization(deps.db.drizzle, id))!;
+}
+
+export interface UpdateOrganizationInput {
+  name?: string;
+  slug?: string;
+  domain?: string | null;
+  description?: string | null;
+  max_users?: number | null;
+  registration_policy?: RegistrationPolicy;
+  is_active?: boolean;
+}
+
+export async function updateOrganization(deps: Deps, ctx: CommandContext, id: string, input: UpdateOrganizationInput): Promise<OrganizationRow> {
+  const { state } = await loadState(deps.store, stream.organization(id), organization);
+  if (state.status === "absent" || state.status === "deleted") throw notFound("Organization");
+  const { is_active, ...rest } = input;
+  const changes: Partial<OrganizationProfile> = { ...rest };
+  if (changes.name !== undefined) changes.name = changes.name.trim();
+  if (changes.domain) changes.domain = changes.domain.trim().toLowerCase();
+  const next = { ...state.profile, ...changes };
+  // Claim the new unique values first; release the old ones only once the change is in.
+  const before = claimsOf(state.profile);
+  const after = claimsOf(next);
+  const added = after.filter((c) => !before.some((b) => b.kind === c.kind && b.key === c.key));
+  const dropped = before.filter((b) => !after.some((c) => c.kind === b.kind && c.key === b.key));
+  await claimAll(deps.store, ctx, added, id);
+  let position: bigint;
+  try {
+    ({ position } = await handleCommand(deps.store, stream.organization(id), organization, { type: "UpdateOrganization", changes, isActive: is_active }, ctx, {
+      organizationId: id,
+    }));
+  } catch (err) {
+    for (const c of added) await release(deps.store, ctx, c, id).catch(() => {});
+    throw err;
+  }
+  for (const c of dropped) await release(deps.store, ctx, c, id);
+  await deps.projector.waitFor(position);
+  return (await getOrganization(deps.db.drizzle, id))!;
+}
+
+export async function deleteOrganization(deps: Deps, ctx: CommandContext, id: string): Promise<void> {
+  const { state, position } = await handleCommand(deps.store, stream.organization(id), organization, { type: "DeleteOrganization" }, ctx, {
+    organizationId: id,
+  }).then((r) => ({ ...r, state: r.state }));
+  if (state.status !== "absent") {
+    for (const c of claimsOf(state.profile)) await release(deps.store, ctx, c, id);
+  }
+  await deps.projector.waitFor(position);
+}

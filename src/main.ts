@@ -1,0 +1,76 @@
+/**
+ * Boot: config -> database -> migrations -> event store -> projector -> bootstrap -> listen.
+ * With no environment at all it runs embedded (PGlite under ./data).
+ */
+import { ConfigError, loadConfig } from "./config";
+import { openDatabase } from "./db/open";
+import { migrate } from "./db/migrate";
+import { buildDeps } from "./wiring";
+import { createApp } from "./app";
+import { bootstrap } from "./handlers/bootstrap";
+import { DataDirInUseError } from "./db/datadir-lock";
+import { MAX_BODY_BYTES } from "./http/errors";
+
+async function main() {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(`ledgerline: configuration error: ${err.message}`);
+      process.exit(2);
+    }
+    throw err;
+  }
+
+  let opened;
+  try {
+    opened = await openDatabase(config);
+  } catch (err) {
+    if (err instanceof DataDirInUseError) {
+      console.error(`ledgerline: ${err.message}`);
+      process.exit(3);
+    }
+    throw err;
+  }
+  const { db } = opened;
+  await migrate(db);
+  const deps = await buildDeps(config, db);
+  const { logger } = deps;
+  deps.projector.start();
+
+  const boot = await bootstrap(deps);
+  if (boot.generatedPassword) {
+    // Printed once, on the terminal only (never through the logger or into an event).
+    process.stdout.write(
+      `\n  Super admin created: ${boot.superAdminEmail}\n  Password (shown once): ${boot.generatedPassword}\n  Set SUPER_ADMIN_PASSWORD to choose it yourself.\n\n`,
+    );
+  }
+
+  const app = createApp(deps).listen({ port: config.port, hostname: config.host, maxRequestBodySize: MAX_BODY_BYTES * 2 });
+  logger.info("listening", {
+    url: `http://${config.host === "0.0.0.0" ? "localhost" : config.host}:${app.server?.port}`,
+    mode: config.databaseUrl ? "postgres" : "embedded",
+    event_store: deps.store.name,
+    data_dir: config.databaseUrl ? undefined : config.dataDir,
+  });
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info("shutting down", { signal });
+    await app.stop();
+    await deps.projector.stop();
+    await deps.store.close();
+    await opened.close();
+    process.exit(0);
+  };
+  process.on("SIGINT", () => void shutdown("SIGINT"));
+  process.on("SIGTERM", () => void shutdown("SIGTERM"));
+}
+
+main().catch((err) => {
+  console.error(`ledgerline: failed to start: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});

@@ -1,0 +1,52 @@
+/**
+ * Builds the dependency graph from a config and an open database. main.ts, the scripts,
+ * the benchmarks and the tests all build the service the same way.
+ */
+import type { Config } from "./config";
+import type { SqlClient } from "./db/client";
+import type { Deps } from "./deps";
+import type { EventStore } from "./eventstore/port";
+import { PostgresEventStore } from "./eventstore/postgres";
+import { Logger } from "./logger";
+import { Metrics } from "./http/metrics";
+import { SecretBox } from "./crypto/secret-box";
+import { TokenService } from "./auth/tokens";
+import { Projector } from "../projections/runner/projector";
+import { allProjections } from "../projections";
+
+export async function createEventStore(config: Pick<Config, "eventstoreUrl">, db: SqlClient): Promise<EventStore> {
+  if (config.eventstoreUrl) {
+    const { EventStoreDBEventStore } = await import("./eventstore/esdb");
+    return new EventStoreDBEventStore(config.eventstoreUrl);
+  }
+  return new PostgresEventStore(db);
+}
+
+/** Counts appended events for /metrics without the adapters knowing about metrics. */
+function countingStore(store: EventStore, metrics: Metrics): EventStore {
+  const append = store.append.bind(store);
+  store.append = async (streamId, events, expected) => {
+    const result = await append(streamId, events, expected);
+    for (const e of events) metrics.eventsAppended(1, e.type);
+    return result;
+  };
+  return store;
+}
+
+export async function buildDeps(config: Config, db: SqlClient, options: { store?: EventStore; logger?: Logger } = {}): Promise<Deps> {
+  const logger = options.logger ?? new Logger(config.logLevel);
+  const metrics = new Metrics();
+  const store = countingStore(options.store ?? (await createEventStore(config, db)), metrics);
+  const projector = new Projector(store, db, allProjections, { logger });
+  return {
+    config,
+    db,
+    store,
+    projector,
+    logger,
+    metrics,
+    secrets: new SecretBox(config.dataEncryptionKey),
+    tokens: new TokenService(config.jwtSecret, config.accessTokenTtlSeconds),
+    startedAt: new Date(),
+  };
+}
