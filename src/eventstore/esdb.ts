@@ -5,8 +5,8 @@
  * gRPC append is an *implicit* transaction: every event is its own prepare record flagged
  * as committed, so when `$all` is read each event reports commit == prepare == its own log
  * position (AllReader builds the record with the prepare's LogPosition as commit position).
- * Only legacy explicit TCP transactions (never written by this adapter, gone from the
- * server since 24.2) made several events share one commit record's position.
+ * Only explicit transactions of the legacy TCP API (never written by this adapter) made
+ * several events share one commit record's position.
  * So the port's single, strictly increasing position is the **commit position**.
  *
  * The append reply is the trap: its commit position is the position of the batch's LAST
@@ -60,7 +60,12 @@ export interface EventStoreDBEventStoreOptions {
   pollIntervalMs?: number;
   /** Events per read from `$all`; the default `readAll` limit. */
   batchSize?: number;
-  /** How long `ping` waits for an answer before calling the server unreachable. */
+  /**
+   * Longest wait for an append or read before the server counts as unreachable. Default:
+   * the connection string's `defaultDeadline` (10 s when absent) plus 1 s.
+   */
+  timeoutMs?: number;
+  /** How long `ping` waits for an answer before calling the server unreachable (default 2 s). */
   pingTimeoutMs?: number;
 }
 
@@ -143,6 +148,7 @@ const CONNECTION_ERROR_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT
  */
 export function isUnavailableError(err: unknown): boolean {
   if (
+    err instanceof NoAnswerError ||
     err instanceof UnavailableError ||
     err instanceof DeadlineExceededError ||
     err instanceof TimeoutError ||
@@ -166,11 +172,17 @@ function mapError(err: unknown): unknown {
   return err;
 }
 
-/** Errors with which the server ends a healthy subscription, expecting the client to come back. */
+/**
+ * Errors with which the server ends a healthy subscription and expects the client back,
+ * e.g. ABORTED "Operation timed out: Consumer too slow to handle event while live. Client
+ * resubscription required." (the client turns ABORTED into its TimeoutError, so this is
+ * checked before the unavailability test), or CANCELLED by the server.
+ */
 function isSubscriptionDrop(err: unknown): boolean {
+  if (err instanceof NoAnswerError) return false;
   const message = err instanceof Error ? err.message : "";
   const code = (err as { code?: unknown } | null)?.code;
-  return code === 1 /* CANCELLED by the server */ || code === 10 /* ABORTED */ || /too slow|resubscri/i.test(message);
+  return code === 1 || code === 10 || /too slow|resubscription required/i.test(message);
 }
 
 async function drain<E>(stream: AsyncIterable<E>): Promise<E[]> {
@@ -179,12 +191,33 @@ async function drain<E>(stream: AsyncIterable<E>): Promise<E[]> {
   return out;
 }
 
+/** No answer in time: a server that accepts connections but never speaks (a proxy in front of a dead node). */
+class NoAnswerError extends Error {
+  constructor(what: string, ms: number) {
+    super(`${what}: no answer from the event store within ${ms} ms`);
+    this.name = "NoAnswerError";
+  }
+}
+
+/** The `defaultDeadline` of an esdb:// connection string (keys are case-insensitive there). */
+function defaultDeadlineOf(connectionString: string): number | undefined {
+  const query = connectionString.indexOf("?");
+  if (query < 0) return undefined;
+  for (const [key, value] of new URLSearchParams(connectionString.slice(query + 1))) {
+    const ms = Number(value);
+    if (key.toLowerCase() === "defaultdeadline" && Number.isFinite(ms) && ms > 0) return ms;
+  }
+  return undefined;
+}
+
 type FeedItem = { kind: "event"; resolved: AllStreamResolvedEvent } | { kind: "error"; error: unknown } | { kind: "end" };
 
 /**
  * Turns a client subscription (a Node stream) into pull-based items with backpressure.
  * Not the stream's own async iterator: after `unsubscribe()` the client cancels the gRPC
  * call but never ends its Transform, so that iterator would wait forever.
+ * The server confirms every new subscription first; without that confirmation in time
+ * the feed fails, because silence from a dead server looks the same as a quiet log.
  */
 class SubscriptionFeed {
   private readonly queue: AllStreamResolvedEvent[] = [];
@@ -193,10 +226,12 @@ class SubscriptionFeed {
   private failed = false;
   private ended = false;
   private wakeUp?: () => void;
+  private confirmTimer?: ReturnType<typeof setTimeout>;
 
   constructor(
-    private readonly subscription: AllStreamSubscription,
+    readonly subscription: AllStreamSubscription,
     private readonly highWaterMark: number,
+    confirmWithinMs: number,
     private readonly signal?: AbortSignal,
   ) {
     subscription.on("data", (resolved: AllStreamResolvedEvent) => {
@@ -204,14 +239,12 @@ class SubscriptionFeed {
       if (this.queue.length - this.head >= this.highWaterMark) subscription.pause();
       this.wake();
     });
-    subscription.on("error", (err: Error) => {
-      this.error = err;
-      this.failed = true;
-      this.wake();
-    });
+    subscription.on("error", (err: Error) => this.fail(err));
+    subscription.on("confirmation", () => clearTimeout(this.confirmTimer));
     subscription.on("end", () => this.finish());
     subscription.on("close", () => this.finish());
     signal?.addEventListener("abort", this.wake, { once: true });
+    this.confirmTimer = setTimeout(() => this.fail(new NoAnswerError("subscribe to $all", confirmWithinMs)), confirmWithinMs);
   }
 
   private readonly wake = (): void => {
@@ -220,7 +253,15 @@ class SubscriptionFeed {
     w?.();
   };
 
-  /** Wakes a pending `next` with "end" (the client is closing). */
+  private fail(err: unknown): void {
+    if (this.failed) return;
+    clearTimeout(this.confirmTimer);
+    this.error = err;
+    this.failed = true;
+    this.wake();
+  }
+
+  /** Wakes a pending `next` with "end" (the store is closing). */
   finish(): void {
     this.ended = true;
     this.wake();
@@ -245,6 +286,7 @@ class SubscriptionFeed {
   }
 
   async close(): Promise<void> {
+    clearTimeout(this.confirmTimer);
     this.signal?.removeEventListener("abort", this.wake);
     this.finish();
     await this.subscription.unsubscribe().catch(() => {});
@@ -254,29 +296,44 @@ class SubscriptionFeed {
 
 export class EventStoreDBEventStore implements EventStore {
   readonly name = "eventstoredb" as const;
-  private readonly client: EventStoreDBClient;
+  private readonly connectionString: string;
+  private client: EventStoreDBClient;
+  /** Replaced clients still carrying live subscriptions, disposed when the last one ends. */
+  private readonly retired = new Map<EventStoreDBClient, number>();
+  private readonly feeds = new Map<SubscriptionFeed, EventStoreDBClient>();
   private readonly pollIntervalMs: number;
   private readonly batchSize: number;
+  private readonly timeoutMs: number;
   private readonly pingTimeoutMs: number;
-  private readonly feeds = new Set<SubscriptionFeed>();
   private closed = false;
 
   constructor(connectionString: string, options: EventStoreDBEventStoreOptions = {}) {
-    this.client = EventStoreDBClient.connectionString(normalizeConnectionString(connectionString));
+    this.connectionString = normalizeConnectionString(connectionString);
+    this.client = EventStoreDBClient.connectionString(this.connectionString);
     this.pollIntervalMs = options.pollIntervalMs ?? 250;
     this.batchSize = options.batchSize ?? 1000;
-    this.pingTimeoutMs = options.pingTimeoutMs ?? 2000;
+    // A little over the client's own deadline, so its error usually comes first.
+    this.timeoutMs = options.timeoutMs ?? (defaultDeadlineOf(this.connectionString) ?? 10_000) + 1000;
+    this.pingTimeoutMs = options.pingTimeoutMs ?? Math.min(this.timeoutMs, 2000);
   }
 
   async append(streamId: string, events: readonly NewEvent[], expected: ExpectedRevision): Promise<AppendResult> {
     if (events.length === 0) throw new RangeError("append needs at least one event");
     const proposed = events.map((e) =>
-      // The event id is ESDB's own idempotency key: the same ids appended again are not stored twice.
+      // The event id is ESDB's own idempotency key: the same ids appended again to the same
+      // stream are not stored twice. Unlike the Postgres table, ESDB does not refuse an id
+      // already used in another stream (no DuplicateEventIdError here).
       jsonEvent({ id: e.id, type: e.type, data: e.data, metadata: e.metadata }),
     );
+    const client = this.client;
     let result;
     try {
-      result = await this.client.appendToStream(streamId, proposed, { expectedRevision: toAppendRevision(expected) });
+      result = await this.bounded(
+        `append to ${streamId}`,
+        client,
+        this.timeoutMs,
+        client.appendToStream(streamId, proposed, { expectedRevision: toAppendRevision(expected) }),
+      );
     } catch (err) {
       if (err instanceof WrongExpectedVersionError) {
         const actual = typeof err.actualVersion === "bigint" ? err.actualVersion : "no_stream";
@@ -299,13 +356,13 @@ export class EventStoreDBEventStore implements EventStore {
     const backwards = options.direction === "backwards";
     if (options.limit !== undefined && options.limit <= 0) return [];
     try {
-      const resolved = await drain(
-        this.client.readStream(streamId, {
-          fromRevision: options.fromRevision ?? (backwards ? END : START),
-          direction: backwards ? BACKWARDS : FORWARDS,
-          maxCount: options.limit ?? Number.MAX_SAFE_INTEGER,
-        }),
-      );
+      const client = this.client;
+      const read = client.readStream(streamId, {
+        fromRevision: options.fromRevision ?? (backwards ? END : START),
+        direction: backwards ? BACKWARDS : FORWARDS,
+        maxCount: options.limit ?? Number.MAX_SAFE_INTEGER,
+      });
+      const resolved = await this.bounded(`read ${streamId}`, client, this.timeoutMs, drain(read), () => read.cancel());
       const out: RecordedEvent[] = [];
       for (const r of resolved) {
         if (r.event) out.push(toRecorded(r.event, positionOf(r.event, r.commitPosition)));
@@ -345,15 +402,20 @@ export class EventStoreDBEventStore implements EventStore {
     return out;
   }
 
-  private async readAllPage(position: bigint | "end", maxCount: number, direction: "forwards" | "backwards"): Promise<AllStreamResolvedEvent[]> {
+  private async readAllPage(
+    position: bigint | "end",
+    maxCount: number,
+    direction: "forwards" | "backwards",
+    timeoutMs = this.timeoutMs,
+  ): Promise<AllStreamResolvedEvent[]> {
     try {
-      return await drain(
-        this.client.readAll({
-          fromPosition: position === "end" ? END : toReadPosition(position),
-          maxCount,
-          direction: direction === "backwards" ? BACKWARDS : FORWARDS,
-        }),
-      );
+      const client = this.client;
+      const read = client.readAll({
+        fromPosition: position === "end" ? END : toReadPosition(position),
+        maxCount,
+        direction: direction === "backwards" ? BACKWARDS : FORWARDS,
+      });
+      return await this.bounded("read $all", client, timeoutMs, drain(read), () => read.cancel());
     } catch (err) {
       throw mapError(err);
     }
@@ -363,19 +425,21 @@ export class EventStoreDBEventStore implements EventStore {
     const signal = options.signal;
     let position = options.fromPosition ?? 0n;
     while (!signal?.aborted && !this.closed) {
-      const subscription = this.client.subscribeToAll(
+      const client = this.client;
+      const subscription = client.subscribeToAll(
         // Positions passed on are real event positions, so commit == prepare.
         { fromPosition: toReadPosition(position), filter: excludeSystemEvents(), resolveLinkTos: false },
         { highWaterMark: this.batchSize },
       );
-      const feed = new SubscriptionFeed(subscription, this.batchSize, signal);
-      this.feeds.add(feed);
+      const feed = new SubscriptionFeed(subscription, this.batchSize, this.timeoutMs, signal);
+      this.feeds.set(feed, client);
       try {
         for (;;) {
           const item = await feed.next();
           if (item.kind === "end") break;
           if (item.kind === "error") {
-            if (isUnavailableError(item.error) || !isSubscriptionDrop(item.error)) throw mapError(item.error);
+            if (item.error instanceof NoAnswerError) this.retire(client);
+            if (!isSubscriptionDrop(item.error)) throw mapError(item.error);
             break;
           }
           const event = item.resolved.event;
@@ -389,6 +453,7 @@ export class EventStoreDBEventStore implements EventStore {
       } finally {
         this.feeds.delete(feed);
         await feed.close();
+        this.release(client);
       }
       if (signal?.aborted || this.closed) return;
       // The server ended a healthy subscription (slow consumer, leader change): come back
@@ -416,27 +481,58 @@ export class EventStoreDBEventStore implements EventStore {
   }
 
   async ping(): Promise<void> {
-    const read = this.client.readAll({ fromPosition: END, direction: BACKWARDS, maxCount: 1 });
-    // Keep a listener: after a timeout nobody iterates the read any more.
-    read.on("error", () => {});
+    await this.readAllPage("end", 1, "backwards", this.pingTimeoutMs);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const feed of this.feeds.keys()) feed.finish();
+    const clients = [this.client, ...this.retired.keys()];
+    this.retired.clear();
+    await Promise.allSettled(clients.map((c) => c.dispose()));
+  }
+
+  /**
+   * Races an operation against `ms`. Past it the client is replaced: its channel may be
+   * stuck (a connection that never completes the HTTP/2 handshake never fails, and the
+   * client caches the never-settling server-features probe every append waits on).
+   */
+  private async bounded<T>(what: string, client: EventStoreDBClient, ms: number, operation: Promise<T>, cancel?: () => Promise<void>): Promise<T> {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new EventStoreUnavailableError(`event store did not answer within ${this.pingTimeoutMs} ms`)), this.pingTimeoutMs);
+      timer = setTimeout(() => reject(new NoAnswerError(what, ms)), ms);
     });
     try {
-      await Promise.race([drain(read), timeout]);
+      return await Promise.race([operation, timeout]);
     } catch (err) {
-      read.cancel().catch(() => {});
-      throw mapError(err);
+      if (err instanceof NoAnswerError) {
+        cancel?.().catch(() => {});
+        this.retire(client);
+        throw new EventStoreUnavailableError(err.message, err);
+      }
+      throw err;
     } finally {
       clearTimeout(timer);
     }
   }
 
-  async close(): Promise<void> {
-    this.closed = true;
-    for (const feed of this.feeds) feed.finish();
-    await this.client.dispose();
+  /** Swaps in a fresh client; the old one goes once no subscription uses it. */
+  private retire(client: EventStoreDBClient): void {
+    if (client !== this.client || this.closed) return;
+    this.client = EventStoreDBClient.connectionString(this.connectionString);
+    const users = [...this.feeds.values()].filter((c) => c === client).length;
+    if (users === 0) void client.dispose().catch(() => {});
+    else this.retired.set(client, users);
+  }
+
+  private release(client: EventStoreDBClient): void {
+    const users = this.retired.get(client);
+    if (users === undefined) return;
+    if (users > 1) this.retired.set(client, users - 1);
+    else {
+      this.retired.delete(client);
+      void client.dispose().catch(() => {});
+    }
   }
 }
 

@@ -35,6 +35,7 @@ interface EventRow {
   recorded_at: string | Date;
 }
 
+// Output aliases shadow column names in ORDER BY: always order by `events.<column>`.
 const COLUMNS =
   "global_position::text AS global_position, stream_id, stream_revision::text AS stream_revision, event_id::text AS event_id, event_type, data, metadata, recorded_at";
 
@@ -130,7 +131,7 @@ export class PostgresEventStore implements EventStore {
   private async previouslyAppended(streamId: string, events: readonly NewEvent[]): Promise<AppendResult | null> {
     const ids = events.map((e) => e.id);
     const rows = await this.db.query<{ stream_id: string; stream_revision: string; global_position: string; event_id: string }>(
-      "SELECT stream_id, stream_revision::text AS stream_revision, global_position::text AS global_position, event_id::text AS event_id FROM events WHERE event_id = ANY($1::uuid[]) ORDER BY global_position",
+      "SELECT stream_id, stream_revision::text AS stream_revision, global_position::text AS global_position, event_id::text AS event_id FROM events WHERE event_id = ANY($1::uuid[]) ORDER BY events.global_position",
       [ids],
     );
     if (rows.length === 0) return null;
@@ -154,7 +155,7 @@ export class PostgresEventStore implements EventStore {
     const rows = await this.guard(() =>
       this.db.query<EventRow>(
         `SELECT ${COLUMNS} FROM events WHERE stream_id = $1 AND stream_revision ${backwards ? "<=" : ">="} $2
-          ORDER BY stream_revision ${backwards ? "DESC" : "ASC"} LIMIT $3`,
+          ORDER BY events.stream_revision ${backwards ? "DESC" : "ASC"} LIMIT $3`,
         [streamId, from.toString(), limit],
       ),
     );
@@ -168,11 +169,11 @@ export class PostgresEventStore implements EventStore {
       options.types && options.types.length > 0
         ? this.db.query<EventRow>(
             `SELECT ${COLUMNS} FROM events WHERE global_position > $1 AND event_type = ANY($3::text[]) AND ${VISIBLE}
-              ORDER BY global_position LIMIT $2`,
+              ORDER BY events.global_position LIMIT $2`,
             [from, limit, options.types],
           )
         : this.db.query<EventRow>(
-            `SELECT ${COLUMNS} FROM events WHERE global_position > $1 AND ${VISIBLE} ORDER BY global_position LIMIT $2`,
+            `SELECT ${COLUMNS} FROM events WHERE global_position > $1 AND ${VISIBLE} ORDER BY events.global_position LIMIT $2`,
             [from, limit],
           ),
     );

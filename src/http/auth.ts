@@ -29,10 +29,14 @@ const QUERY_CREDENTIALS = ["access_token", "token", "api_key", "apikey", "x-api-
 
 const unauthorized = (detail = "Authentication required") => new DomainError("unauthorized", detail);
 
+function refuseQueryCredentials(request: Request): void {
+  const url = new URL(request.url);
+  if (QUERY_CREDENTIALS.some((k) => url.searchParams.has(k))) throw unauthorized("Credentials in the query string are refused; use the Authorization or x-api-key header");
+}
+
 export function authPlugin(deps: Deps) {
   async function principalFrom(request: Request): Promise<Principal> {
-    const url = new URL(request.url);
-    if (QUERY_CREDENTIALS.some((k) => url.searchParams.has(k))) throw unauthorized("Credentials in the query string are refused; use the Authorization or x-api-key header");
+    refuseQueryCredentials(request);
     const header = request.headers.get("authorization");
     if (!header) throw unauthorized();
     const [scheme, token] = header.split(" ", 2);
@@ -61,6 +65,11 @@ export function authPlugin(deps: Deps) {
 
   return new Elysia({ name: "auth" }).macro({
     auth: (requirement: AuthRequirement) => ({
+      // Before validation: a strict query schema would otherwise answer 422 and the
+      // refusal would depend on the route's query schema.
+      transform({ request }) {
+        refuseQueryCredentials(request);
+      },
       async resolve({ request }) {
         const principal = await principalFrom(request);
         if (requirement !== true) {

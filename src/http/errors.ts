@@ -3,11 +3,12 @@
  * validation (422 with errors[]), parse (400), unknown routes (404), oversized bodies
  * (413). Anything unexpected is a 500 that reveals nothing but the request id.
  */
-import { Elysia, ValidationError } from "elysia";
+import { Elysia, ParseError, ValidationError } from "elysia";
 import { DomainError, type DomainErrorKind } from "../domain/errors";
 import { EventStoreUnavailableError } from "../eventstore/port";
 import type { Logger } from "../logger";
-import { problem, problemResponse } from "./problem";
+import { problem, problemResponse as sendProblem, type Problem } from "./problem";
+import { ensureRequestMeta } from "./request-context";
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 
@@ -43,13 +44,26 @@ export function errorsPlugin(logger: Logger) {
         throw new HttpError(400, "Malformed JSON body");
       }
     })
-    .onRequest(({ request }) => {
-      const length = Number(request.headers.get("content-length") ?? 0);
-      if (length > MAX_BODY_BYTES) return problemResponse(problem(413, `Request body exceeds ${MAX_BODY_BYTES} bytes`));
+    .onRequest((c) => {
+      // This hook runs before the request-context one: the early 413 needs its id too.
+      const { requestId } = ensureRequestMeta(c);
+      const length = Number(c.request.headers.get("content-length") ?? 0);
+      if (length > MAX_BODY_BYTES) {
+        c.set.status = 413;
+        return sendProblem(problem(413, `Request body exceeds ${MAX_BODY_BYTES} bytes`, { request_id: requestId }), { "x-request-id": requestId });
+      }
     })
-    .onError({ as: "global" }, ({ code, error, set, request }) => {
-      const requestId = (set.headers["x-request-id"] as string | undefined) ?? undefined;
+    .onError({ as: "global" }, (c) => {
+      const { code, set, request } = c;
+      // Elysia wraps whatever a parser throws in a ParseError: our 413/400 is its cause.
+      const error = c.error instanceof ParseError && c.error.cause instanceof HttpError ? c.error.cause : c.error;
+      const requestId = ensureRequestMeta(c).requestId;
       const withId = { request_id: requestId };
+      // The status is recorded on `set` too: the access log and metrics read it there.
+      const problemResponse = (p: Problem, headers: Record<string, string> = {}) => {
+        set.status = p.status;
+        return sendProblem(p, headers);
+      };
       if (error instanceof DomainError) {
         const status = STATUS[error.kind];
         const headers: Record<string, string> = { "x-request-id": requestId ?? "" };

@@ -6,10 +6,13 @@ import { t } from "elysia";
 
 export const MAX_PAGE_SIZE = 1000;
 
+/** Bounded so the offset stays an ordinary integer: 1e20 would fail in SQL as a 500. */
+export const MAX_OFFSET = 1_000_000_000;
+
 export const paginationQuery = {
-  page: t.Optional(t.Numeric({ minimum: 1 })),
+  page: t.Optional(t.Numeric({ minimum: 1, maximum: MAX_OFFSET / MAX_PAGE_SIZE })),
   size: t.Optional(t.Numeric({ minimum: 1, maximum: MAX_PAGE_SIZE })),
-  skip: t.Optional(t.Numeric({ minimum: 0 })),
+  skip: t.Optional(t.Numeric({ minimum: 0, maximum: MAX_OFFSET })),
   limit: t.Optional(t.Numeric({ minimum: 1, maximum: MAX_PAGE_SIZE })),
 };
 

@@ -83,6 +83,37 @@ describe("EventStoreDB adapter, given no server at the address", () => {
   });
 });
 
+describe("EventStoreDB adapter, given a server that accepts connections but never answers", () => {
+  // Like a proxy in front of a dead node: TCP connects, HTTP/2 never starts. The client's
+  // own deadlines do not cover this (its server-features probe has none), the adapter's do.
+  const silent = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {}, open() {} } });
+  const store = new EventStoreDBEventStore(`esdb://127.0.0.1:${silent.port}?tls=false`, { timeoutMs: 400, pingTimeoutMs: 300 });
+  afterAll(async () => {
+    await store.close();
+    silent.stop(true);
+  });
+
+  test("when appending, then it rejects with EventStoreUnavailableError once the timeout passes", async () => {
+    const started = Date.now();
+    expectUnavailable(await failureOf(store.append(`organization-${Bun.randomUUIDv7()}`, [anEvent()], "no_stream")));
+    expect(Date.now() - started).toBeLessThan(3000);
+  });
+
+  test("when pinging or reading, then they reject with EventStoreUnavailableError", async () => {
+    expectUnavailable(await failureOf(store.ping()));
+    expectUnavailable(await failureOf(store.readStream(`organization-${Bun.randomUUIDv7()}`)));
+  });
+
+  test("when subscribing, then the missing confirmation fails the iteration with EventStoreUnavailableError", async () => {
+    const consume = (async () => {
+      for await (const _ of store.subscribeAll({ fromPosition: 0n })) {
+        // nothing can arrive
+      }
+    })();
+    expectUnavailable(await failureOf(consume));
+  });
+});
+
 describe("EventStoreDB adapter, given a KurrentDB connection string", () => {
   test("when normalised, then the client's esdb:// scheme is used and the rest is kept", () => {
     expect(normalizeConnectionString("kurrentdb://eventstore:2113?tls=false")).toBe("esdb://eventstore:2113?tls=false");
