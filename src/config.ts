@@ -102,7 +102,7 @@ function email(env: Env, name: string, fallback: string): string {
 function secret(
   env: Env,
   name: string,
-  opts: { embedded: boolean; dataDir: string; file: string; generate: () => string; validate: (v: string) => string | null },
+  opts: { embedded: boolean; required: boolean; dataDir: string; file: string; generate: () => string; validate: (v: string) => string | null },
 ): string {
   const raw = env[name]?.trim();
   if (raw) {
@@ -110,7 +110,11 @@ function secret(
     if (problem) throw new ConfigError(name, problem);
     return raw;
   }
-  if (!opts.embedded) throw new ConfigError(name, "must be set when DATABASE_URL or EVENTSTORE_URL is set (all API processes must share it)");
+  if (!opts.embedded) {
+    // Tools that never mint tokens or open secrets (replay) may run without it.
+    if (!opts.required) return opts.generate();
+    throw new ConfigError(name, "must be set when DATABASE_URL or EVENTSTORE_URL is set (all API processes must share it)");
+  }
   mkdirSync(opts.dataDir, { recursive: true });
   const path = join(opts.dataDir, opts.file);
   if (existsSync(path)) {
@@ -130,7 +134,13 @@ function encryptionKey(value: string): string | null {
   return bytes.length === 32 ? null : `expected 32 bytes in base64 (openssl rand -base64 32); got ${bytes.length} bytes`;
 }
 
-export function loadConfig(env: Env = process.env): Config {
+export interface LoadOptions {
+  /** False for tools (replay) that never use JWT_SECRET or DATA_ENCRYPTION_KEY. */
+  requireSecrets?: boolean;
+}
+
+export function loadConfig(env: Env = process.env, options: LoadOptions = {}): Config {
+  const requireSecrets = options.requireSecrets ?? true;
   const dataDir = resolve(env.DATA_DIR?.trim() || "./data");
   const databaseUrl = url(env, "DATABASE_URL", ["postgres", "postgresql"]);
   const eventstoreUrl = url(env, "EVENTSTORE_URL", ["esdb", "esdb+discover", "kurrentdb", "kurrentdb+discover", "kdb", "kdb+discover"]);
@@ -158,6 +168,7 @@ export function loadConfig(env: Env = process.env): Config {
     superAdminPassword,
     jwtSecret: secret(env, "JWT_SECRET", {
       embedded,
+      required: requireSecrets,
       dataDir,
       file: "jwt-secret",
       generate: () => randomBytes(48).toString("base64url"),
@@ -168,6 +179,7 @@ export function loadConfig(env: Env = process.env): Config {
     dataEncryptionKey: Buffer.from(
       secret(env, "DATA_ENCRYPTION_KEY", {
         embedded,
+        required: requireSecrets,
         dataDir,
         file: "data-encryption-key",
         generate: () => randomBytes(32).toString("base64"),

@@ -293,7 +293,7 @@ export class Projector {
       t.error = null;
       let applied = 0;
       for (;;) {
-        const events = await this.store.readAll({ fromPosition: t.position, limit: Math.max(this.batchSize, 5000), types: t.projection.handles });
+        const events = await this.store.readAll({ fromPosition: t.position, limit: this.batchSize, types: t.projection.handles });
         if (events.length === 0) break;
         const end = events[events.length - 1].position;
         await this.db.drizzle.transaction(async (tx) => {

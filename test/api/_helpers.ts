@@ -18,6 +18,7 @@ export const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
 
 /** Starting a service runs initdb/migrations: slow on a loaded 2-core machine, and hooks do not get bunfig's timeout. */
 export const HOOK_TIMEOUT_MS = 180_000;
+export const TEST_TIMEOUT_MS = 60_000;
 
 let counter = 0;
 /** A short tag unique within the process: keeps slugs, names and domains apart between tests. */

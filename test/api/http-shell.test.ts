@@ -2,13 +2,16 @@
  * The HTTP shell: problem+json errors, body limits, authentication failures, request ids,
  * the /api alias and the public system endpoints (health, root, OpenAPI, docs, metrics).
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test as bunTest } from "bun:test";
 import { randomBytes } from "node:crypto";
 import { SignJWT } from "jose";
 import { serviceKinds, startService, type TestService } from "../support/app";
 import { AUDIENCE, ISSUER } from "../../src/auth/tokens";
 import { MAX_BODY_BYTES } from "../../src/http/errors";
-import { eventually, expectProblem, HOOK_TIMEOUT_MS, registerMember, superAdminIdOf, uniq } from "./_helpers";
+import { eventually, expectProblem, HOOK_TIMEOUT_MS, TEST_TIMEOUT_MS, registerMember, superAdminIdOf, uniq } from "./_helpers";
+
+/** Every test gets a timeout that survives a loaded 2-core machine (the default is 5 s). */
+const test = (name: string, fn: () => unknown, timeoutMs = TEST_TIMEOUT_MS) => bunTest(name, fn as () => Promise<void>, timeoutMs);
 
 const ORGS = "/api/v1/organizations";
 /** 1.1 MiB of JSON: one string. */

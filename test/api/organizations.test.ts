@@ -3,10 +3,13 @@
  * filters, uniqueness (slug, name, domain) including under concurrency, the system
  * organization, and the events each change records.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test as bunTest } from "bun:test";
 import { serviceKinds, startService, type TestService } from "../support/app";
 import { SYSTEM_ORGANIZATION_ID } from "../../src/handlers/organizations";
-import { expectProblem, HOOK_TIMEOUT_MS, ISO_UTC, registerMember, superAdminIdOf, uniq, UUID_V7 } from "./_helpers";
+import { expectProblem, HOOK_TIMEOUT_MS, TEST_TIMEOUT_MS, ISO_UTC, registerMember, superAdminIdOf, uniq, UUID_V7 } from "./_helpers";
+
+/** Every test gets a timeout that survives a loaded 2-core machine (the default is 5 s). */
+const test = (name: string, fn: () => unknown, timeoutMs = TEST_TIMEOUT_MS) => bunTest(name, fn as () => Promise<void>, timeoutMs);
 
 const V1 = "/api/v1/organizations";
 /** Tests that issue many requests: generous on a loaded machine. */
@@ -74,7 +77,9 @@ describe.each(serviceKinds())("organizations (%s)", (kind) => {
       expect(res.body.pages).toBe(Math.max(1, Math.ceil(res.body.total / 20)));
       expect(res.body.organizations.length).toBe(Math.min(20, res.body.total));
       for (const o of res.body.organizations) expect(o.is_active).toBe(true);
-      const all = await s.json("GET", `${base}?is_active=true&size=1000`, { token });
+      // An empty search, as the seeds send it, filters nothing.
+      const all = await s.json("GET", `${base}?search=&is_active=true&size=1000`, { token });
+      expect(all.status).toBe(200);
       expect(all.body.organizations.map((o: { id: string }) => o.id)).toContain(orgId);
     });
 
@@ -312,6 +317,19 @@ describe.each(serviceKinds())("organizations (%s)", (kind) => {
       expect((await listAll("is_active=true")).organizations.map((o: { id: string }) => o.id)).toContain(org.id);
       expect((await events(org.id)).map((e) => e.type)).toEqual(["OrganizationCreated", "OrganizationDeactivated", "OrganizationReactivated"]);
     });
+
+    test("given a member of an organization, when the organization is deactivated, then the member's token and login stop working until it is reactivated", async () => {
+      const org = await newOrg();
+      const member = await registerMember(s, org, `${uniq("act")}@member.test`, "Member-Password-123!");
+      expect((await s.request("GET", `${V1}/my/info`, { token: member.token })).status).toBe(200);
+      expect((await s.json("PUT", `${V1}/${org.id}`, { token, body: { is_active: false } })).status).toBe(200);
+      await expectProblem(await s.request("GET", `${V1}/my/info`, { token: member.token }), 401);
+      const login = { email: member.email, password: "Member-Password-123!", organization_slug: org.slug };
+      await expectProblem(await s.request("POST", "/api/v1/auth/login", { body: login }), 401);
+      expect((await s.json("PUT", `${V1}/${org.id}`, { token, body: { is_active: true } })).status).toBe(200);
+      expect((await s.request("GET", `${V1}/my/info`, { token: member.token })).status).toBe(200);
+      expect((await s.json("POST", "/api/v1/auth/login", { body: login })).status).toBe(200);
+    }, SLOW_MS);
   });
 
   describe("concurrency", () => {
@@ -324,7 +342,7 @@ describe.each(serviceKinds())("organizations (%s)", (kind) => {
       expect(statuses.filter((x) => x === 201).length).toBe(1);
       expect(statuses.filter((x) => x === 409).length).toBe(19);
       for (const r of results) if (r.status === 409) await expectProblem(r, 409);
-      const winner = await results.find((r) => r.status === 201)!.json();
+      const winner = (await results.find((r) => r.status === 201)!.json()) as { id: string };
       const listed = await listAll(`search=race-${tag}`);
       expect(listed.organizations.filter((o: { slug: string }) => o.slug === `race-${tag}`).map((o: { id: string }) => o.id)).toEqual([winner.id]);
       expect(listed.total).toBe(1);
