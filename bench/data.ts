@@ -64,7 +64,7 @@ export function created(orgId: string, n: number, random: () => number, ctx: Com
     type: "OrganizationCreated",
     data: { organization_id: orgId, ...profileFor(n, random), is_active: true, is_system: false },
   };
-  return { id: Bun.randomUUIDv7(), type: event.type, data: event.data, metadata: metadataFor(ctx, orgId) };
+  return { id: Bun.randomUUIDv7(), type: event.type, data: event.data as unknown as Record<string, unknown>, metadata: metadataFor(ctx, orgId) };
 }
 
 export function updated(orgId: string, n: number, random: () => number, ctx: CommandContext): NewEvent {
@@ -78,5 +78,5 @@ export function updated(orgId: string, n: number, random: () => number, ctx: Com
           ? { max_users: [50, 100, 250, 1000][Math.floor(random() * 4)] }
           : { registration_policy: POLICIES[Math.floor(random() * POLICIES.length)], domain: `org-${n}.example.org` };
   const event: OrganizationEvent = { type: "OrganizationUpdated", data: { organization_id: orgId, changes } };
-  return { id: Bun.randomUUIDv7(), type: event.type, data: event.data as Record<string, unknown>, metadata: metadataFor(ctx, orgId) };
+  return { id: Bun.randomUUIDv7(), type: event.type, data: event.data as unknown as Record<string, unknown>, metadata: metadataFor(ctx, orgId) };
 }

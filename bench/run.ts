@@ -8,6 +8,7 @@
  * BENCH_CONCURRENCY (PostgreSQL appenders, default 8), BENCH_ONLY=eventstore,rebuild.
  */
 import { mkdir } from "node:fs/promises";
+import { loadavg } from "node:os";
 import { benchEventStore, POSTGRES_CONCURRENCY } from "./eventstore";
 import { benchRebuild } from "./rebuild";
 import { renderTable, type ModuleResult } from "./report";
@@ -25,11 +26,14 @@ const started = performance.now();
 const facts = await machineFacts();
 const factLines = [
   `Ledgerline benchmarks${QUICK ? " (BENCH_QUICK=1: counts /10)" : ""} - ${new Date().toISOString()}`,
-  `cores: ${facts.cores}   cpu: ${facts.cpuModel}   memory: ${facts.memoryGiB} GiB   bun: ${facts.bun}`,
+  `cores: ${facts.cores}   cpu: ${facts.cpuModel}   memory: ${facts.memoryGiB} GiB   bun: ${facts.bun}   load average (1 min): ${facts.loadAverage}`,
   `server: ${facts.postgres} at ${facts.server}`,
   `        ${Object.entries(facts.postgresSettings).map(([k, v]) => `${k}=${v}`).join("  ")}`,
   `embedded: ${facts.pglite} (in-memory)`,
 ];
+if (facts.loadAverage > facts.cores * 0.25) {
+  factLines.push(`warning: the machine is already busy (load ${facts.loadAverage} on ${facts.cores} cores); figures will be lower and noisier`);
+}
 console.log(factLines.join("\n"));
 log(`\nrunning: ${chosen.map((m) => m.name).join(", ")}`);
 
@@ -57,7 +61,8 @@ const misses = results.flatMap((r) =>
   r.sections.flatMap((s) => s.rows.flatMap((row) => Object.entries(row.cells).filter(([, c]) => c?.pass === false).map(([b]) => `${row.label} [${b}]`))),
 );
 const total = (performance.now() - started) / 1000;
-console.log(`\ntotal ${total.toFixed(1)} s; targets missed: ${misses.length ? misses.join("; ") : "none"}${failures.length ? `; FAILED modules: ${failures.map((f) => f.module).join(", ")}` : ""}`);
+const loadAtEnd = Math.round(loadavg()[0] * 100) / 100;
+console.log(`\ntotal ${total.toFixed(1)} s; load average at start ${facts.loadAverage}, at end ${loadAtEnd}; targets missed: ${misses.length ? misses.join("; ") : "none"}${failures.length ? `; FAILED modules: ${failures.map((f) => f.module).join(", ")}` : ""}`);
 
 const dir = new URL("./results/", import.meta.url);
 await mkdir(dir, { recursive: true });
@@ -65,7 +70,7 @@ const file = new URL("latest.json", dir);
 await Bun.write(
   file,
   JSON.stringify(
-    { startedAt: new Date(Date.now() - total * 1000).toISOString(), seconds: total, quick: QUICK, machine: facts, results, failures, targetsMissed: misses },
+    { startedAt: new Date(Date.now() - total * 1000).toISOString(), seconds: total, quick: QUICK, machine: facts, loadAverageAtEnd: loadAtEnd, results, failures, targetsMissed: misses },
     (_k, v) => (typeof v === "bigint" ? v.toString() : v),
     2,
   ) + "\n",

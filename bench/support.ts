@@ -4,7 +4,7 @@
  */
 import { PGlite } from "@electric-sql/pglite";
 import postgres from "postgres";
-import { cpus, totalmem } from "node:os";
+import { cpus, loadavg, totalmem } from "node:os";
 import { pgliteClient, postgresClient, type SqlClient } from "../src/db/client";
 import { migrate } from "../src/db/migrate";
 
@@ -18,7 +18,10 @@ export function size(full: number): number {
 export const PHASE_TIME_CAP_MS = QUICK ? 10_000 : 60_000;
 
 export type Backend = "postgres" | "pglite";
-export const BACKENDS: readonly Backend[] = ["postgres", "pglite"];
+/** BENCH_BACKENDS=postgres (or pglite) runs one side only. */
+export const BACKENDS: readonly Backend[] = (["postgres", "pglite"] as const).filter(
+  (b) => !process.env.BENCH_BACKENDS || process.env.BENCH_BACKENDS.split(",").map((s) => s.trim()).includes(b),
+);
 
 export interface BenchDatabase {
   backend: Backend;
@@ -229,6 +232,8 @@ export interface MachineFacts {
   pglite: string;
   quick: boolean;
   server: string;
+  /** 1-minute load average when the run started: other work on the machine skews figures. */
+  loadAverage: number;
 }
 
 export async function machineFacts(): Promise<MachineFacts> {
@@ -277,6 +282,7 @@ export async function machineFacts(): Promise<MachineFacts> {
     postgresSettings: settings,
     pglite,
     quick: QUICK,
+    loadAverage: Math.round(loadavg()[0] * 100) / 100,
     server: SERVER_URL.replace(/\/\/([^:@/]+):[^@]*@/, "//$1:***@"),
   };
 }

@@ -3,7 +3,7 @@
  * A bad value raises ConfigError whose message is one line naming the variable, so
  * `main.ts` can print it and exit instead of failing later in some unrelated place.
  */
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { randomBytes } from "node:crypto";
 
@@ -36,9 +36,15 @@ export interface Config {
 
 export class ConfigError extends Error {
   constructor(readonly variable: string, problem: string) {
-    super(`${variable}: ${problem}`);
+    // One line, whatever the value or the OS error contained.
+    super(`${variable}: ${problem}`.replace(/\s*[\r\n]+\s*/g, " "));
     this.name = "ConfigError";
   }
+}
+
+/** A value echoed in a message: quoted, control characters escaped, length bounded. */
+function shown(raw: string): string {
+  return JSON.stringify(raw.length > 80 ? `${raw.slice(0, 80)}...` : raw);
 }
 
 type Env = Record<string, string | undefined>;
@@ -50,7 +56,7 @@ function durationSeconds(env: Env, name: string, fallback: number): number {
   const raw = env[name]?.trim();
   if (!raw) return fallback;
   const m = DURATION.exec(raw);
-  if (!m) throw new ConfigError(name, `expected seconds or a duration like 15m, 12h, 30d; got "${raw}"`);
+  if (!m) throw new ConfigError(name, `expected seconds or a duration like 15m, 12h, 30d; got ${shown(raw)}`);
   const seconds = Number(m[1]) * UNIT_SECONDS[(m[2] ?? "s") as keyof typeof UNIT_SECONDS];
   if (seconds < 1) throw new ConfigError(name, "must be at least 1 second");
   return seconds;
@@ -59,8 +65,9 @@ function durationSeconds(env: Env, name: string, fallback: number): number {
 function port(env: Env): number {
   const raw = env.PORT?.trim();
   if (!raw) return 8000;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new ConfigError("PORT", `expected 0-65535; got "${raw}"`);
+  // Digits only: Number() would also take "0x1f", "1e3" or "80.0".
+  const n = /^\d+$/.test(raw) ? Number(raw) : NaN;
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new ConfigError("PORT", `expected 0-65535; got ${shown(raw)}`);
   return n;
 }
 
@@ -84,13 +91,13 @@ function flag(env: Env, name: string, fallback: boolean): boolean {
   if (!raw) return fallback;
   if (["1", "true", "yes", "on"].includes(raw)) return true;
   if (["0", "false", "no", "off"].includes(raw)) return false;
-  throw new ConfigError(name, `expected 1 or 0; got "${env[name]}"`);
+  throw new ConfigError(name, `expected 1 or 0; got ${shown(env[name]!)}`);
 }
 
 function email(env: Env, name: string, fallback: string): string {
   const raw = env[name]?.trim();
   if (!raw) return fallback;
-  if (!/^[^\s@]+@[^\s@]+$/.test(raw)) throw new ConfigError(name, `not an e-mail address: "${raw}"`);
+  if (!/^[^\s@]+@[^\s@]+$/.test(raw)) throw new ConfigError(name, `not an e-mail address: ${shown(raw)}`);
   return raw.toLowerCase();
 }
 
@@ -115,21 +122,52 @@ function secret(
     if (!opts.required) return opts.generate();
     throw new ConfigError(name, "must be set when DATABASE_URL or EVENTSTORE_URL is set (all API processes must share it)");
   }
-  mkdirSync(opts.dataDir, { recursive: true });
   const path = join(opts.dataDir, opts.file);
-  if (existsSync(path)) {
-    const stored = readFileSync(path, "utf8").trim();
-    const problem = opts.validate(stored);
-    if (problem) throw new ConfigError(name, `the generated value in ${path} is invalid (${problem}); delete the file to regenerate it`);
-    return stored;
+  const stored = storedSecret(opts.dataDir, path, opts.generate);
+  const problem = opts.validate(stored);
+  if (problem) throw new ConfigError(name, `the generated value in ${path} is invalid (${problem}); delete the file to regenerate it`);
+  return stored;
+}
+
+/**
+ * Reads DATA_DIR/<file>, creating it (0600) when missing. Two processes starting on a
+ * fresh DATA_DIR both get the value of whichever created the file first (the loser then
+ * meets the DATA_DIR lock and its clear message, not EEXIST). A DATA_DIR that cannot be
+ * created or read is reported as a DATA_DIR problem.
+ */
+function storedSecret(dataDir: string, path: string, generate: () => string): string {
+  const fsProblem = (err: unknown) =>
+    new ConfigError("DATA_DIR", `cannot use ${dataDir}: ${err instanceof Error ? err.message : String(err)}`);
+  try {
+    mkdirSync(dataDir, { recursive: true });
+  } catch (err) {
+    throw fsProblem(err);
   }
-  const value = opts.generate();
-  writeFileSync(path, value + "\n", { mode: 0o600, flag: "wx" });
-  chmodSync(path, 0o600);
-  return value;
+  const value = generate();
+  try {
+    writeFileSync(path, value + "\n", { mode: 0o600, flag: "wx" });
+    chmodSync(path, 0o600);
+    return value;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw fsProblem(err);
+  }
+  // Exists: ours from an earlier start, or another process's being written right now.
+  for (let attempt = 0; ; attempt++) {
+    let text: string;
+    try {
+      text = readFileSync(path, "utf8").trim();
+    } catch (err) {
+      throw fsProblem(err);
+    }
+    if (text || attempt >= 20) return text;
+    Bun.sleepSync(25);
+  }
 }
 
 function encryptionKey(value: string): string | null {
+  // Buffer.from(_, "base64") skips characters outside the alphabet: a mistyped key
+  // would silently become another key.
+  if (!/^[A-Za-z0-9+/_-]+={0,2}$/.test(value)) return "expected 32 bytes in base64 (openssl rand -base64 32); the value is not base64";
   const bytes = Buffer.from(value, "base64");
   return bytes.length === 32 ? null : `expected 32 bytes in base64 (openssl rand -base64 32); got ${bytes.length} bytes`;
 }
@@ -151,7 +189,7 @@ export function loadConfig(env: Env = process.env, options: LoadOptions = {}): C
   const embedded = !databaseUrl;
   const logLevel = (env.LOG_LEVEL?.trim().toLowerCase() || "info") as LogLevel;
   if (!["debug", "info", "warn", "error"].includes(logLevel)) {
-    throw new ConfigError("LOG_LEVEL", `expected debug, info, warn or error; got "${env.LOG_LEVEL}"`);
+    throw new ConfigError("LOG_LEVEL", `expected debug, info, warn or error; got ${shown(env.LOG_LEVEL!)}`);
   }
   const superAdminPassword = env.SUPER_ADMIN_PASSWORD || undefined;
   if (superAdminPassword !== undefined && (superAdminPassword.length < 8 || superAdminPassword.length > 128)) {

@@ -40,6 +40,8 @@ async function main() {
   deps.projector.start();
 
   const boot = await bootstrap(deps);
+  const app = createApp(deps).listen({ port: config.port, hostname: config.host, maxRequestBodySize: MAX_BODY_BYTES * 2 });
+  // After listen: a start that fails (port taken) never shows a password it then forgets.
   if (boot.generatedPassword) {
     // Printed once, on the terminal only (never through the logger or into an event).
     process.stdout.write(
@@ -47,7 +49,6 @@ async function main() {
     );
   }
 
-  const app = createApp(deps).listen({ port: config.port, hostname: config.host, maxRequestBodySize: MAX_BODY_BYTES * 2 });
   logger.info("listening", {
     url: `http://${config.host === "0.0.0.0" ? "localhost" : config.host}:${app.server?.port}`,
     mode: config.databaseUrl ? "postgres" : "embedded",
@@ -57,13 +58,23 @@ async function main() {
 
   let stopping = false;
   const shutdown = async (signal: string) => {
-    if (stopping) return;
+    if (stopping) {
+      // A second signal while a stop hangs (a database gone away): stop now.
+      logger.warn("forced exit", { signal });
+      process.exit(1);
+    }
     stopping = true;
     logger.info("shutting down", { signal });
-    await app.stop();
-    await deps.projector.stop();
-    await deps.store.close();
-    await opened.close();
+    try {
+      await app.stop();
+      await deps.projector.stop();
+      await deps.store.close();
+      await opened.close();
+    } catch (err) {
+      // One line and a non-zero code rather than an unhandled rejection's stack.
+      logger.error("shutdown failed", { error: err instanceof Error ? err.message : String(err) });
+      process.exit(1);
+    }
     process.exit(0);
   };
   process.on("SIGINT", () => void shutdown("SIGINT"));

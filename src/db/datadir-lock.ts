@@ -26,6 +26,30 @@ function alive(pid: number): boolean {
   }
 }
 
+/**
+ * The pid in the lock file; null when there is none (a crash left it empty or garbled);
+ * "gone" when the file vanished. A file that is still empty may belong to a process that
+ * has just created it and not yet written its pid: give it a moment before calling it
+ * stale, or both processes would end up holding the directory.
+ */
+function readOwner(path: string): number | null | "gone" {
+  for (let attempt = 0; ; attempt++) {
+    let text: string;
+    try {
+      text = readFileSync(path, "utf8").trim();
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return "gone";
+      throw err;
+    }
+    if (text === "" && attempt < 10) {
+      Bun.sleepSync(20);
+      continue;
+    }
+    const pid = /^\d+$/.test(text) ? Number(text) : NaN;
+    return Number.isSafeInteger(pid) && pid > 0 ? pid : null;
+  }
+}
+
 export function acquireDataDirLock(dataDir: string): DataDirLock {
   const path = join(dataDir, "ledgerline.lock");
   for (let attempt = 0; attempt < 3; attempt++) {
@@ -47,8 +71,9 @@ export function acquireDataDirLock(dataDir: string): DataDirLock {
       return { release };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
-      const owner = Number(readFileSync(path, "utf8").trim());
-      if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && alive(owner)) {
+      const owner = readOwner(path);
+      if (owner === "gone") continue; // released meanwhile: try again
+      if (owner !== null && owner !== process.pid && alive(owner)) {
         throw new DataDirInUseError(dataDir, owner);
       }
       // Stale lock from a crashed process.

@@ -17,6 +17,13 @@ export interface OpenedDatabase {
 export async function openDatabase(config: Pick<Config, "databaseUrl" | "dataDir">): Promise<OpenedDatabase> {
   if (config.databaseUrl) {
     const db = postgresClient(config.databaseUrl, { max: 20 });
+    try {
+      await db.query("SELECT 1");
+    } catch (err) {
+      await db.close().catch(() => {});
+      // Name the variable (the start's one line), never its credentials.
+      throw new Error(`DATABASE_URL: cannot use ${describeServer(config.databaseUrl)}: ${err instanceof Error ? err.message : String(err)}`);
+    }
     return { db, close: () => db.close() };
   }
   mkdirSync(config.dataDir, { recursive: true });
@@ -34,5 +41,15 @@ export async function openDatabase(config: Pick<Config, "databaseUrl" | "dataDir
   } catch (err) {
     lock.release();
     throw err;
+  }
+}
+
+/** host:port/database of a Postgres URL, without user or password. */
+function describeServer(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.hostname}:${u.port || "5432"}${u.pathname || "/"}`;
+  } catch {
+    return "the server";
   }
 }

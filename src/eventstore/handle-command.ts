@@ -5,7 +5,7 @@
  */
 import { DomainError } from "../domain/errors";
 import { metadataFor, type CommandContext } from "./context";
-import { WrongExpectedRevisionError, type EventStore, type RecordedEvent } from "./port";
+import { WrongExpectedRevisionError, type EventStore, type NewEvent, type RecordedEvent } from "./port";
 
 export interface DomainEvent {
   type: string;
@@ -44,6 +44,12 @@ export async function loadState<State, Event extends DomainEvent>(
   return { state, revision, events };
 }
 
+/** Domain events to store events: fresh ids, the context's metadata. */
+export function toNewEvents(events: readonly DomainEvent[], ctx: CommandContext, organizationId: string | null = ctx.organizationId): NewEvent[] {
+  const metadata = metadataFor(ctx, organizationId);
+  return events.map((e) => ({ id: Bun.randomUUIDv7(), type: e.type, data: e.data as Record<string, unknown>, metadata }));
+}
+
 export async function handleCommand<State, Command, Event extends DomainEvent>(
   store: EventStore,
   streamId: string,
@@ -57,11 +63,10 @@ export async function handleCommand<State, Command, Event extends DomainEvent>(
     const { state, revision } = await loadState(store, streamId, decider);
     const events = decider.decide(command, state);
     if (events.length === 0) return { events, state, position: 0n, nextRevision: revision === "no_stream" ? -1n : revision };
-    const metadata = metadataFor(ctx, options.organizationId === undefined ? ctx.organizationId : options.organizationId);
     try {
       const result = await store.append(
         streamId,
-        events.map((e) => ({ id: Bun.randomUUIDv7(), type: e.type, data: e.data as Record<string, unknown>, metadata })),
+        toNewEvents(events, ctx, options.organizationId === undefined ? ctx.organizationId : options.organizationId),
         revision,
       );
       const newState = events.reduce(decider.evolve, state);

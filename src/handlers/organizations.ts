@@ -4,7 +4,8 @@
  */
 import type { Deps } from "../deps";
 import type { CommandContext } from "../eventstore/context";
-import { handleCommand, loadState } from "../eventstore/handle-command";
+import { handleCommand, loadState, toNewEvents } from "../eventstore/handle-command";
+import { WrongExpectedRevisionError } from "../eventstore/port";
 import { stream } from "../eventstore/streams";
 import { organization, type OrganizationProfile, type RegistrationPolicy } from "../domain/organization";
 import { DomainError, notFound } from "../domain/errors";
@@ -63,8 +64,7 @@ export async function createOrganization(
 ): Promise<OrganizationRow> {
   const id = options.id ?? Bun.randomUUIDv7();
   const profile = profileFrom(input);
-  const claims = claimsOf(profile);
-  await claimAll(deps.store, ctx, claims, id);
+  const taken = await claimAll(deps.store, ctx, claimsOf(profile), id);
   let position: bigint;
   try {
     ({ position } = await handleCommand(
@@ -76,49 +76,44 @@ export async function createOrganization(
       { organizationId: id },
     ));
   } catch (err) {
-    for (const c of claims) await release(deps.store, ctx, c, id).catch(() => {});
+    for (const c of taken) await release(deps.store, ctx, c, id).catch(() => {});
     throw err;
   }
   await deps.projector.waitFor(position);
   return (await getOrganization(deps.db.drizzle, id))!;
 }
 
-export interface UpdateOrganizationInput {
-  name?: string;
-  slug?: string;
-  domain?: string | null;
-  description?: string | null;
-  max_users?: number | null;
-  registration_policy?: RegistrationPolicy;
-  is_active?: boolean;
-}
+export type UpdateOrganizationInput = Partial<CreateOrganizationInput>;
 
 export async function updateOrganization(deps: Deps, ctx: CommandContext, id: string, input: UpdateOrganizationInput): Promise<OrganizationRow> {
-  const { state } = await loadState(deps.store, stream.organization(id), organization);
-  if (state.status === "absent" || state.status === "deleted") throw notFound("Organization");
   const { is_active, ...rest } = input;
   const changes: Partial<OrganizationProfile> = { ...rest };
   if (changes.name !== undefined) changes.name = changes.name.trim();
   if (changes.domain) changes.domain = changes.domain.trim().toLowerCase();
-  const next = { ...state.profile, ...changes };
-  // Claim the new unique values first; release the old ones only once the change is in.
-  const before = claimsOf(state.profile);
-  const after = claimsOf(next);
-  const added = after.filter((c) => !before.some((b) => b.kind === c.kind && b.key === c.key));
-  const dropped = before.filter((b) => !after.some((c) => c.kind === b.kind && c.key === b.key));
-  await claimAll(deps.store, ctx, added, id);
-  let position: bigint;
-  try {
-    ({ position } = await handleCommand(deps.store, stream.organization(id), organization, { type: "UpdateOrganization", changes, isActive: is_active }, ctx, {
-      organizationId: id,
-    }));
-  } catch (err) {
-    for (const c of added) await release(deps.store, ctx, c, id).catch(() => {});
-    throw err;
+  const streamId = stream.organization(id);
+  // The claims depend on the state being changed, so they are computed from, and the
+  // events appended against, one exact revision; a concurrent change means start over.
+  for (let attempt = 1; ; attempt++) {
+    const { state, revision } = await loadState(deps.store, streamId, organization);
+    if (state.status === "absent" || state.status === "deleted") throw notFound("Organization");
+    const events = organization.decide({ type: "UpdateOrganization", changes, isActive: is_active }, state);
+    if (events.length === 0) return (await getOrganization(deps.db.drizzle, id))!;
+    const before = claimsOf(state.profile);
+    const after = claimsOf({ ...state.profile, ...changes });
+    const added = after.filter((c) => !before.some((b) => b.kind === c.kind && b.key === c.key));
+    const dropped = before.filter((b) => !after.some((c) => c.kind === b.kind && c.key === b.key));
+    const taken = await claimAll(deps.store, ctx, added, id);
+    try {
+      const { position } = await deps.store.append(streamId, toNewEvents(events, { ...ctx }, id), revision);
+      for (const c of dropped) await release(deps.store, ctx, c, id);
+      await deps.projector.waitFor(position);
+      return (await getOrganization(deps.db.drizzle, id))!;
+    } catch (err) {
+      for (const c of taken) await release(deps.store, ctx, c, id).catch(() => {});
+      if (!(err instanceof WrongExpectedRevisionError)) throw err;
+      if (attempt >= 5) throw new DomainError("conflict", "The organization was changed concurrently; retry the request");
+    }
   }
-  for (const c of dropped) await release(deps.store, ctx, c, id);
-  await deps.projector.waitFor(position);
-  return (await getOrganization(deps.db.drizzle, id))!;
 }
 
 export async function deleteOrganization(deps: Deps, ctx: CommandContext, id: string): Promise<void> {

@@ -16,22 +16,28 @@ export interface Claim {
   label: string;
 }
 
-export async function claim(store: EventStore, ctx: CommandContext, c: Claim, owner: string): Promise<void> {
-  await handleCommand(store, stream.reservation(c.kind, c.key), reservation, { type: "Claim", ...c, owner }, ctx);
+/** True when this call took the claim; false when `owner` already held it. */
+export async function claim(store: EventStore, ctx: CommandContext, c: Claim, owner: string): Promise<boolean> {
+  const { events } = await handleCommand(store, stream.reservation(c.kind, c.key), reservation, { type: "Claim", ...c, owner }, ctx);
+  return events.length > 0;
 }
 
 export async function release(store: EventStore, ctx: CommandContext, c: Omit<Claim, "label">, owner: string): Promise<void> {
   await handleCommand(store, stream.reservation(c.kind, c.key), reservation, { type: "Release", kind: c.kind, key: c.key, owner }, ctx);
 }
 
-/** Claims all or none: on a refusal, the claims already taken are released again. */
-export async function claimAll(store: EventStore, ctx: CommandContext, claims: Claim[], owner: string): Promise<void> {
+/**
+ * Claims all or none: on a refusal, the claims this call took are released again.
+ * Returns the claims it newly took, so a caller that fails later releases only those
+ * (never a claim the same owner already held, e.g. a concurrent bootstrap's).
+ */
+export async function claimAll(store: EventStore, ctx: CommandContext, claims: Claim[], owner: string): Promise<Claim[]> {
   const taken: Claim[] = [];
   try {
     for (const c of claims) {
-      await claim(store, ctx, c, owner);
-      taken.push(c);
+      if (await claim(store, ctx, c, owner)) taken.push(c);
     }
+    return taken;
   } catch (err) {
     for (const c of taken.reverse()) await release(store, ctx, c, owner).catch(() => {});
     throw err;

@@ -23,6 +23,17 @@ const profileFields = {
   is_active: t.Boolean(),
 };
 
+/** Every field optional: the update body, and the create body once `name` is made required. */
+const optionalProfile = {
+  name: t.Optional(profileFields.name),
+  slug: t.Optional(profileFields.slug),
+  domain: t.Optional(profileFields.domain),
+  description: t.Optional(profileFields.description),
+  max_users: t.Optional(profileFields.max_users),
+  registration_policy: t.Optional(policy),
+  is_active: t.Optional(t.Boolean()),
+};
+
 export function organizationRoutes(deps: Deps) {
   const db = deps.db.drizzle;
   const mustFind = async (id: string) => {
@@ -43,18 +54,7 @@ export function organizationRoutes(deps: Deps) {
       },
       {
         auth: { superAdmin: true },
-        body: t.Object(
-          {
-            name: profileFields.name,
-            slug: t.Optional(profileFields.slug),
-            domain: t.Optional(profileFields.domain),
-            description: t.Optional(profileFields.description),
-            max_users: t.Optional(profileFields.max_users),
-            registration_policy: t.Optional(policy),
-            is_active: t.Optional(t.Boolean()),
-          },
-          { additionalProperties: false },
-        ),
+        body: t.Object({ ...optionalProfile, name: profileFields.name }, { additionalProperties: false }),
         detail: { summary: "Create an organization (super admin)" },
       },
     )
@@ -93,18 +93,7 @@ export function organizationRoutes(deps: Deps) {
       },
       {
         auth: { superAdmin: true },
-        body: t.Object(
-          {
-            name: t.Optional(profileFields.name),
-            slug: t.Optional(profileFields.slug),
-            domain: t.Optional(profileFields.domain),
-            description: t.Optional(profileFields.description),
-            max_users: t.Optional(profileFields.max_users),
-            registration_policy: t.Optional(policy),
-            is_active: t.Optional(t.Boolean()),
-          },
-          { additionalProperties: false },
-        ),
+        body: t.Object(optionalProfile, { additionalProperties: false }),
         detail: { summary: "Update an organization (super admin)" },
       },
     )
