@@ -21,9 +21,10 @@ import {
   fmtMs,
   fmtRatio,
   log,
-  runPool,
+  runInterleaved,
   size,
   type Backend,
+  type Phase,
   type PoolResult,
 } from "./support";
 
@@ -31,6 +32,8 @@ export const POSTGRES_CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
 export const SINGLE_APPENDS = size(20_000);
 export const BATCH_CALLS = size(1_000);
 export const BATCH_SIZE = 100;
+/** Compared phases alternate in this many slices (see runInterleaved). */
+const ROUNDS = 4;
 const RATIO_TARGET = 0.5;
 
 /** The `events` DDL without the append-only triggers and without ll_append. */
@@ -129,37 +132,9 @@ async function benchBackend(backend: Backend): Promise<BackendFigures> {
     for (const statement of RAW_DDL.split(";").filter((s) => s.trim())) await db.query(statement);
     const warmup = concurrency * 4;
 
-    // ---- 1. single events, new stream each, "no_stream"; raw: the same rows, one INSERT each
-    const singles = Array.from({ length: SINGLE_APPENDS + warmup }, (_, i) => organizationStream(1_000 + i, i, 1));
-    log(`  ${tag} generated ${fmtInt(singles.length)} OrganizationCreated streams`);
-    const rawSingleSql = rawInsertSql(1);
+    const between = () => checkpoint(db);
 
-    // Warm both paths on rows past the measured range (plans, connections, JIT).
-    for (let i = SINGLE_APPENDS; i < singles.length; i++) {
-      await store.append(singles[i].streamId, singles[i].events, "no_stream");
-      const s = singles[i];
-      await db.query(rawSingleSql, rawParams([{ streamId: s.streamId, revision: 0, event: s.events[0] }]));
-    }
-
-    await checkpoint(db);
-    const singleNoStream = await runPool(
-      `${tag} port append 1 event, new stream, no_stream`,
-      { ops: SINGLE_APPENDS, concurrency, unitsPerOp: 1, unit: "events" },
-      (i) => store.append(singles[i].streamId, singles[i].events, "no_stream"),
-    );
-
-    await checkpoint(db);
-    const singleRaw = await runPool(
-      `${tag} raw INSERT 1 row`,
-      { ops: SINGLE_APPENDS, concurrency, unitsPerOp: 1, unit: "rows" },
-      (i) => {
-        const s = singles[i];
-        // The raw table has its own ids' uniqueness, so the same event ids are fine here.
-        return db.query(rawSingleSql, rawParams([{ streamId: s.streamId, revision: 0, event: s.events[0] }]));
-      },
-    );
-
-    // ---- single events, each worker appends to its own stream with the expected revision
+    // Each worker owns one organization stream for the expected-revision variants.
     const owned = Array.from({ length: concurrency }, (_, w) => organizationStream(9_000_000 + w, 9_000_000 + w, 1));
     const revisions: bigint[] = [];
     const ownedIds: string[] = [];
@@ -168,59 +143,94 @@ async function benchBackend(backend: Backend): Promise<BackendFigures> {
       revisions.push(r.nextRevision);
       ownedIds.push((o.events[0].data as { organization_id: string }).organization_id);
     }
-    const singleUpdates = Array.from({ length: SINGLE_APPENDS }, (_, i) => updateBatch(5_000_000 + i, i, 1));
-    await checkpoint(db);
-    const singleExpected = await runPool(
-      `${tag} port append 1 event, expected revision`,
-      { ops: SINGLE_APPENDS, concurrency, unitsPerOp: 1, unit: "events" },
-      async (i, w) => {
-        const r = await store.append(owned[w].streamId, forOrganization(singleUpdates[i], ownedIds[w]), revisions[w]);
-        revisions[w] = r.nextRevision;
+
+    // ---- 1. single events: a new organization stream each ("no_stream"), the worker's own
+    // stream (expected revision), and raw INSERTs of the same rows, in alternating rounds.
+    const singles = Array.from({ length: SINGLE_APPENDS + warmup }, (_, i) => organizationStream(1_000 + i, i, 1));
+    const singleUpdates = Array.from({ length: SINGLE_APPENDS + warmup }, (_, i) => updateBatch(5_000_000 + i, i, 1));
+    log(`  ${tag} generated ${fmtInt(singles.length)} OrganizationCreated streams and ${fmtInt(singleUpdates.length)} updates`);
+    const rawSingleSql = rawInsertSql(1);
+    const singlePhases: Phase[] = [
+      {
+        label: `${tag} port append 1 event, new stream, no_stream`,
+        ops: SINGLE_APPENDS,
+        concurrency,
+        unitsPerOp: 1,
+        unit: "events",
+        op: (i) => store.append(singles[i].streamId, singles[i].events, "no_stream"),
       },
-    );
+      {
+        label: `${tag} raw INSERT 1 row`,
+        ops: SINGLE_APPENDS,
+        concurrency,
+        unitsPerOp: 1,
+        unit: "rows",
+        // raw_events has its own unique index on event_id, so the same ids are fine here.
+        op: (i) => db.query(rawSingleSql, rawParams([{ streamId: singles[i].streamId, revision: 0, event: singles[i].events[0] }])),
+      },
+      {
+        label: `${tag} port append 1 event, expected revision`,
+        ops: SINGLE_APPENDS,
+        concurrency,
+        unitsPerOp: 1,
+        unit: "events",
+        op: async (i, w) => {
+          const r = await store.append(owned[w].streamId, forOrganization(singleUpdates[i], ownedIds[w]), revisions[w]);
+          revisions[w] = r.nextRevision;
+        },
+      },
+    ];
+    // Warm every path on operations past the measured range (plans, connections, JIT).
+    for (const phase of singlePhases) for (let i = SINGLE_APPENDS; i < SINGLE_APPENDS + warmup; i++) await phase.op(i, i % concurrency);
+    const [singleNoStream, singleRaw, singleExpected] = await runInterleaved(singlePhases, { rounds: ROUNDS, between });
     singles.length = 0;
     singleUpdates.length = 0;
 
-    // ---- 2. batches of 100 events: a new organization stream per call (Created + 99 Updated)
+    // ---- 2. batches of 100 events: a new organization stream per call (Created + 99
+    // Updated), the worker's own stream with 100 updates, and raw 100-row INSERTs.
     const batches = Array.from({ length: BATCH_CALLS + warmup }, (_, i) => organizationStream(20_000_000 + i, 100_000 + i, BATCH_SIZE));
-    log(`  ${tag} generated ${fmtInt(batches.length)} streams of ${BATCH_SIZE} events`);
+    const batchUpdates = Array.from({ length: BATCH_CALLS + warmup }, (_, i) => updateBatch(30_000_000 + i, 200_000 + i, BATCH_SIZE));
+    log(`  ${tag} generated ${fmtInt(batches.length)} streams of ${BATCH_SIZE} events and ${fmtInt(batchUpdates.length)} batches of updates`);
     const rawBatchSql = rawInsertSql(BATCH_SIZE);
     const rawRows = (b: { streamId: string; events: NewEvent[] }): RawRow[] => b.events.map((event, revision) => ({ streamId: b.streamId, revision, event }));
-    for (let i = BATCH_CALLS; i < batches.length; i++) {
-      await store.append(batches[i].streamId, batches[i].events, "no_stream");
-      await db.query(rawBatchSql, rawParams(rawRows(batches[i])));
-    }
-
-    await checkpoint(db);
-    const batchNoStream = await runPool(
-      `${tag} port append ${BATCH_SIZE} events, new stream, no_stream`,
-      { ops: BATCH_CALLS, concurrency, unitsPerOp: BATCH_SIZE, unit: "events" },
-      (i) => store.append(batches[i].streamId, batches[i].events, "no_stream"),
-    );
-
-    await checkpoint(db);
-    const batchRaw = await runPool(
-      `${tag} raw INSERT ${BATCH_SIZE} rows/statement`,
-      { ops: BATCH_CALLS, concurrency, unitsPerOp: BATCH_SIZE, unit: "rows" },
-      (i) => db.query(rawBatchSql, rawParams(rawRows(batches[i]))),
-    );
-    batches.length = 0;
-
-    const batchUpdates = Array.from({ length: BATCH_CALLS }, (_, i) => updateBatch(30_000_000 + i, 200_000 + i, BATCH_SIZE));
-    await checkpoint(db);
-    const batchExpected = await runPool(
-      `${tag} port append ${BATCH_SIZE} events, expected revision`,
-      { ops: BATCH_CALLS, concurrency, unitsPerOp: BATCH_SIZE, unit: "events" },
-      async (i, w) => {
-        const r = await store.append(owned[w].streamId, forOrganization(batchUpdates[i], ownedIds[w]), revisions[w]);
-        revisions[w] = r.nextRevision;
+    const batchPhases: Phase[] = [
+      {
+        label: `${tag} port append ${BATCH_SIZE} events, new stream, no_stream`,
+        ops: BATCH_CALLS,
+        concurrency,
+        unitsPerOp: BATCH_SIZE,
+        unit: "events",
+        op: (i) => store.append(batches[i].streamId, batches[i].events, "no_stream"),
       },
-    );
+      {
+        label: `${tag} raw INSERT ${BATCH_SIZE} rows/statement`,
+        ops: BATCH_CALLS,
+        concurrency,
+        unitsPerOp: BATCH_SIZE,
+        unit: "rows",
+        op: (i) => db.query(rawBatchSql, rawParams(rawRows(batches[i]))),
+      },
+      {
+        label: `${tag} port append ${BATCH_SIZE} events, expected revision`,
+        ops: BATCH_CALLS,
+        concurrency,
+        unitsPerOp: BATCH_SIZE,
+        unit: "events",
+        op: async (i, w) => {
+          const r = await store.append(owned[w].streamId, forOrganization(batchUpdates[i], ownedIds[w]), revisions[w]);
+          revisions[w] = r.nextRevision;
+        },
+      },
+    ];
+    for (const phase of batchPhases) for (let i = BATCH_CALLS; i < BATCH_CALLS + warmup; i++) await phase.op(i, i % concurrency);
+    const [batchNoStream, batchRaw, batchExpected] = await runInterleaved(batchPhases, { rounds: ROUNDS, between });
+    batches.length = 0;
+    batchUpdates.length = 0;
 
     // Sanity: everything the port acknowledged is in the table.
     const [{ n }] = await db.query<{ n: string }>("SELECT count(*)::text AS n FROM events");
     const expectedEvents =
-      singleNoStream.units + singleExpected.units + batchNoStream.units + batchExpected.units + warmup * (1 + BATCH_SIZE) + concurrency;
+      singleNoStream.units + singleExpected.units + batchNoStream.units + batchExpected.units + 2 * warmup * (1 + BATCH_SIZE) + concurrency;
     if (Number(n) !== expectedEvents) log(`  ${tag} WARNING: events table has ${n} rows, expected ${expectedEvents}`);
     else log(`  ${tag} events table holds ${fmtInt(Number(n))} rows as acknowledged`);
 
@@ -280,7 +290,7 @@ export async function benchEventStore(): Promise<ModuleResult> {
     sections: [single, batch],
     notes: [
       "raw = INSERT ... RETURNING global_position into raw_events (same columns, constraints and indexes as events; no triggers, no ll_append), same driver and pool.",
-      "Each PostgreSQL phase starts after CHECKPOINT; both paths are warmed on rows outside the measured range.",
+      `Port and raw phases alternate in ${ROUNDS} rounds (each slice after CHECKPOINT on PostgreSQL), so background load hits them alike; every path is warmed on rows outside the measured range.`,
     ],
     seconds: (performance.now() - started) / 1000,
   };

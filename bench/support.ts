@@ -149,51 +149,99 @@ export interface PoolResult {
   capped: boolean;
 }
 
-/**
- * Runs `ops` operations with `concurrency` workers; `op(i, worker)` performs operation i.
- * Stops at the time cap (the figures then cover what finished).
- */
-export async function runPool(
-  label: string,
-  opts: { ops: number; concurrency: number; unitsPerOp: number; unit: string; timeCapMs?: number },
-  op: (i: number, worker: number) => Promise<unknown>,
-): Promise<PoolResult> {
-  const capMs = opts.timeCapMs ?? PHASE_TIME_CAP_MS;
-  const latencies = new Float64Array(opts.ops);
-  const progress = new Progress(label, opts.ops * opts.unitsPerOp, opts.unit);
+export interface Phase {
+  label: string;
+  ops: number;
+  concurrency: number;
+  unitsPerOp: number;
+  unit: string;
+  /** Performs operation i (0 <= i < ops) on worker `worker` (0 <= worker < concurrency). */
+  op: (i: number, worker: number) => Promise<unknown>;
+}
+
+interface Slice {
+  ops: number;
+  units: number;
+  ms: number;
+  latencies: Float64Array;
+  capped: boolean;
+}
+
+/** Runs operations [from, to) of a phase with its workers; stops at the deadline. */
+async function runSlice(phase: Phase, from: number, to: number, capMs: number, label: string): Promise<Slice> {
+  const count = to - from;
+  const latencies = new Float64Array(count);
+  const progress = new Progress(label, count * phase.unitsPerOp, phase.unit);
   const started = performance.now();
   const deadline = started + capMs;
-  let next = 0;
+  let next = from;
   let finished = 0;
   let capped = false;
   const worker = async (w: number) => {
     for (;;) {
       if (performance.now() > deadline) {
-        capped = next < opts.ops;
+        capped ||= next < to;
         return;
       }
       const i = next++;
-      if (i >= opts.ops) return;
+      if (i >= to) return;
       const t0 = performance.now();
-      await op(i, w);
-      latencies[i] = performance.now() - t0;
-      finished++;
-      progress.update(finished * opts.unitsPerOp);
+      await phase.op(i, w);
+      latencies[finished++] = performance.now() - t0;
+      progress.update(finished * phase.unitsPerOp);
     }
   };
-  await Promise.all(Array.from({ length: opts.concurrency }, (_, w) => worker(w)));
+  await Promise.all(Array.from({ length: phase.concurrency }, (_, w) => worker(w)));
   const ms = performance.now() - started;
-  progress.done(finished * opts.unitsPerOp, capped ? `(time cap ${fmtSeconds(capMs)} reached)` : "");
-  const done = latencies.slice(0, next > opts.ops ? opts.ops : next).filter((x) => x > 0).sort();
-  return {
-    ops: finished,
-    units: finished * opts.unitsPerOp,
-    ms,
-    perSecond: (finished * opts.unitsPerOp * 1000) / ms,
-    p50: percentile(done, 0.5),
-    p99: percentile(done, 0.99),
-    capped,
-  };
+  progress.done(finished * phase.unitsPerOp, capped ? `(time cap ${fmtSeconds(capMs)} reached)` : "");
+  return { ops: finished, units: finished * phase.unitsPerOp, ms, latencies: latencies.slice(0, finished), capped };
+}
+
+/**
+ * Runs phases that are compared with each other in alternating slices: round r runs the
+ * r-th slice of every phase (starting with a different phase each round), so a change
+ * in background load or table size hits all of them alike instead of whichever ran
+ * last. `between` runs untimed before every slice (e.g. CHECKPOINT). The time cap is
+ * per phase, shared over its slices.
+ */
+export async function runInterleaved(
+  phases: Phase[],
+  opts: { rounds: number; timeCapMs?: number; between?: () => Promise<void> },
+): Promise<PoolResult[]> {
+  const capMs = opts.timeCapMs ?? PHASE_TIME_CAP_MS;
+  const slices: Slice[][] = phases.map(() => []);
+  for (let r = 0; r < opts.rounds; r++) {
+    for (let k = 0; k < phases.length; k++) {
+      const index = (k + r) % phases.length;
+      const phase = phases[index];
+      const from = Math.floor((phase.ops * r) / opts.rounds);
+      const to = Math.floor((phase.ops * (r + 1)) / opts.rounds);
+      if (to <= from) continue;
+      await opts.between?.();
+      slices[index].push(await runSlice(phase, from, to, capMs / opts.rounds, `${phase.label} (round ${r + 1}/${opts.rounds})`));
+    }
+  }
+  return slices.map((parts) => {
+    const ops = parts.reduce((n, p) => n + p.ops, 0);
+    const units = parts.reduce((n, p) => n + p.units, 0);
+    const ms = parts.reduce((n, p) => n + p.ms, 0);
+    const all = new Float64Array(parts.reduce((n, p) => n + p.latencies.length, 0));
+    let at = 0;
+    for (const p of parts) {
+      all.set(p.latencies, at);
+      at += p.latencies.length;
+    }
+    all.sort();
+    return {
+      ops,
+      units,
+      ms,
+      perSecond: ms > 0 ? (units * 1000) / ms : 0,
+      p50: percentile(all, 0.5),
+      p99: percentile(all, 0.99),
+      capped: parts.some((p) => p.capped),
+    };
+  });
 }
 
 function percentile(sorted: Float64Array, q: number): number {

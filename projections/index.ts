@@ -1,6 +1,8 @@
 /** Every read model the projector maintains. */
 import { organizationsProjection } from "./organizations/projection";
 import { usersProjection } from "./users/projection";
+import { rolesProjection } from "./roles/projection";
+import { sessionsProjection } from "./sessions/projection";
 import type { Projection } from "./runner/projection";
 
-export const allProjections: readonly Projection[] = [organizationsProjection, usersProjection];
+export const allProjections: readonly Projection[] = [organizationsProjection, usersProjection, rolesProjection, sessionsProjection];

@@ -7,15 +7,27 @@ import type { SecretBox } from "./crypto/secret-box";
 import type { TokenService } from "./auth/tokens";
 import type { Metrics } from "./http/metrics";
 import type { Projector } from "../projections/runner/projector";
+import type { SecurityState } from "./auth/security-state";
 
 export interface Deps {
   config: Config;
   db: SqlClient;
   store: EventStore;
   projector: Projector;
+  /** In-memory sessions, users, roles, organizations for the per-request check. */
+  security: SecurityState;
   logger: Logger;
   metrics: Metrics;
   secrets: SecretBox;
   tokens: TokenService;
   startedAt: Date;
+}
+
+/**
+ * Read-your-writes: resolves once both the read models and this process's security
+ * state reflect the write at `position`.
+ */
+export async function settle(deps: Pick<Deps, "projector" | "security">, position: bigint): Promise<void> {
+  if (position <= 0n) return;
+  await Promise.all([deps.projector.waitFor(position), deps.security.waitFor(position)]);
 }

@@ -38,6 +38,7 @@ async function main() {
   const deps = await buildDeps(config, db);
   const { logger } = deps;
   deps.projector.start();
+  await deps.security.start();
 
   const boot = await bootstrap(deps);
   const app = createApp(deps).listen({ port: config.port, hostname: config.host, maxRequestBodySize: MAX_BODY_BYTES * 2 });
@@ -68,6 +69,7 @@ async function main() {
     try {
       await app.stop();
       await deps.projector.stop();
+      await deps.security.stop();
       await deps.store.close();
       await opened.close();
     } catch (err) {

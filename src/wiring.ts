@@ -13,6 +13,7 @@ import { SecretBox } from "./crypto/secret-box";
 import { TokenService } from "./auth/tokens";
 import { Projector } from "../projections/runner/projector";
 import { allProjections } from "../projections";
+import { SecurityState } from "./auth/security-state";
 
 export async function createEventStore(config: Pick<Config, "eventstoreUrl">, db: SqlClient): Promise<EventStore> {
   if (config.eventstoreUrl) {
@@ -43,6 +44,7 @@ export async function buildDeps(config: Config, db: SqlClient, options: { store?
     db,
     store,
     projector,
+    security: new SecurityState(store, logger),
     logger,
     metrics,
     secrets: new SecretBox(config.dataEncryptionKey),

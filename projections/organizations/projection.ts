@@ -5,11 +5,11 @@ import { organizations, type OrganizationRow } from "./schema";
 
 export const organizationsProjection = entityProjection<OrganizationRow>({
   name: "organizations",
-  version: 1,
+  version: 2,
   table: organizations,
   idColumn: organizations.id,
   idField: "id",
-  handles: ["OrganizationCreated", "OrganizationUpdated", "OrganizationDeactivated", "OrganizationReactivated", "OrganizationDeleted"],
+  handles: ["OrganizationCreated", "OrganizationOnboarded", "OrganizationUpdated", "OrganizationDeactivated", "OrganizationReactivated", "OrganizationDeleted"],
   idOf: (e) => (e.data as { organization_id?: string }).organization_id ?? null,
   evolve(current, recorded: RecordedEvent) {
     const event = recorded as unknown as OrganizationEvent;
@@ -27,6 +27,7 @@ export const organizationsProjection = entityProjection<OrganizationRow>({
           registrationPolicy: d.registration_policy,
           isActive: d.is_active,
           isSystem: d.is_system,
+          provisioning: d.provisioning ?? false,
           createdAt: at,
           updatedAt: at,
           lastPosition: recorded.position,
@@ -46,6 +47,8 @@ export const organizationsProjection = entityProjection<OrganizationRow>({
           updatedAt: at,
         };
       }
+      case "OrganizationOnboarded":
+        return current && { ...current, provisioning: false, updatedAt: at };
       case "OrganizationDeactivated":
         return current && { ...current, isActive: false, updatedAt: at };
       case "OrganizationReactivated":

@@ -12,6 +12,8 @@ export const organizations = pgTable(
     registrationPolicy: text("registration_policy").notNull(),
     isActive: boolean("is_active").notNull(),
     isSystem: boolean("is_system").notNull(),
+    /** An onboarding in progress: invisible until OrganizationOnboarded. */
+    provisioning: boolean("provisioning").notNull().default(false),
     createdAt: timestamp("created_at", { withTimezone: true, mode: "date" }).notNull(),
     updatedAt: timestamp("updated_at", { withTimezone: true, mode: "date" }).notNull(),
     /** Global position of the last event folded into this row: replays below it are no-ops. */

@@ -18,21 +18,23 @@ export interface OrganizationProfile {
 export type OrganizationEvent =
   | {
       type: "OrganizationCreated";
-      data: OrganizationProfile & { organization_id: string; is_active: boolean; is_system: boolean };
+      data: OrganizationProfile & { organization_id: string; is_active: boolean; is_system: boolean; provisioning?: boolean };
     }
+  | { type: "OrganizationOnboarded"; data: { organization_id: string; role_ids: string[]; user_ids: string[] } }
   | { type: "OrganizationUpdated"; data: { organization_id: string; changes: Partial<OrganizationProfile> } }
   | { type: "OrganizationDeactivated"; data: { organization_id: string } }
   | { type: "OrganizationReactivated"; data: { organization_id: string } }
   | { type: "OrganizationDeleted"; data: { organization_id: string; slug: string; domain: string | null; name: string } };
 
 export type OrganizationCommand =
-  | { type: "CreateOrganization"; organizationId: string; profile: OrganizationProfile; isActive: boolean; isSystem: boolean }
+  | { type: "CreateOrganization"; organizationId: string; profile: OrganizationProfile; isActive: boolean; isSystem: boolean; provisioning?: boolean }
+  | { type: "CompleteOnboarding"; roleIds: string[]; userIds: string[] }
   | { type: "UpdateOrganization"; changes: Partial<OrganizationProfile>; isActive?: boolean }
   | { type: "DeleteOrganization" };
 
 export type OrganizationState =
   | { status: "absent" }
-  | { status: "active" | "inactive" | "deleted"; id: string; profile: OrganizationProfile; isSystem: boolean };
+  | { status: "active" | "inactive" | "deleted"; id: string; profile: OrganizationProfile; isSystem: boolean; provisioning: boolean };
 
 export const organization = {
   initialState: (): OrganizationState => ({ status: "absent" }),
@@ -40,8 +42,11 @@ export const organization = {
   evolve(state: OrganizationState, event: OrganizationEvent): OrganizationState {
     switch (event.type) {
       case "OrganizationCreated": {
-        const { organization_id, is_active, is_system, ...profile } = event.data;
-        return { status: is_active ? "active" : "inactive", id: organization_id, profile, isSystem: is_system };
+        const { organization_id, is_active, is_system, provisioning, ...profile } = event.data;
+        return { status: is_active ? "active" : "inactive", id: organization_id, profile, isSystem: is_system, provisioning: provisioning ?? false };
+      }
+      case "OrganizationOnboarded": {
+        return state.status === "absent" ? state : { ...state, provisioning: false };
       }
       case "OrganizationUpdated":
         if (state.status === "absent") return state;
@@ -71,9 +76,15 @@ export const organization = {
               ...command.profile,
               is_active: command.isActive,
               is_system: command.isSystem,
+              ...(command.provisioning && { provisioning: true }),
             },
           },
         ];
+
+      case "CompleteOnboarding":
+        if (state.status === "absent" || state.status === "deleted") throw notFound("Organization");
+        if (!state.provisioning) return [];
+        return [{ type: "OrganizationOnboarded", data: { organization_id: state.id, role_ids: command.roleIds, user_ids: command.userIds } }];
 
       case "UpdateOrganization": {
         if (state.status === "absent" || state.status === "deleted") throw notFound("Organization");

@@ -3,6 +3,12 @@ export const stream = {
   organization: (id: string) => `organization-${id}`,
   user: (id: string) => `user-${id}`,
   session: (id: string) => `session-${id}`,
+  role: (id: string) => `role-${id}`,
+  /** Login attempts and lockout of one user. */
+  login: (userId: string) => `login-${userId}`,
+  /** How many users an organization has, against max_users. */
+  seats: (organizationId: string) => `seats-${organizationId}`,
+  idempotency: (key: string) => `idempotency-${key}`,
   /** Uniqueness claims: appended with an expected revision, so two writers cannot both win. */
   reservation: (kind: string, key: string) => `reservation-${kind}-${key}`,
 } as const;

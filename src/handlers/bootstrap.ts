@@ -3,7 +3,7 @@
  * safe when several processes start together (the reservation streams decide).
  */
 import { randomBytes } from "node:crypto";
-import type { Deps } from "../deps";
+import { settle, type Deps } from "../deps";
 import { systemContext } from "../eventstore/context";
 import { handleCommand, loadState } from "../eventstore/handle-command";
 import { stream } from "../eventstore/streams";
@@ -73,7 +73,7 @@ export async function bootstrap(deps: Deps): Promise<BootstrapResult> {
       ctx,
       { organizationId: SYSTEM_ORGANIZATION_ID },
     );
-    await deps.projector.waitFor(position);
+    await settle(deps, position);
   } catch (err) {
     await release(deps.store, ctx, c, userId).catch(() => {});
     throw err;

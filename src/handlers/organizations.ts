@@ -2,7 +2,8 @@
  * Organization use cases: claim the unique names, run the aggregate, wait until the read
  * model shows the change, answer with it.
  */
-import type { Deps } from "../deps";
+import { settle, type Deps } from "../deps";
+import { ensureSystemRoles } from "./roles";
 import type { CommandContext } from "../eventstore/context";
 import { handleCommand, loadState, toNewEvents } from "../eventstore/handle-command";
 import { WrongExpectedRevisionError } from "../eventstore/port";
@@ -60,7 +61,7 @@ export async function createOrganization(
   deps: Deps,
   ctx: CommandContext,
   input: CreateOrganizationInput,
-  options: { id?: string; isSystem?: boolean } = {},
+  options: { id?: string; isSystem?: boolean; provisioning?: boolean } = {},
 ): Promise<OrganizationRow> {
   const id = options.id ?? Bun.randomUUIDv7();
   const profile = profileFrom(input);
@@ -71,7 +72,14 @@ export async function createOrganization(
       deps.store,
       stream.organization(id),
       organization,
-      { type: "CreateOrganization", organizationId: id, profile, isActive: input.is_active ?? true, isSystem: options.isSystem ?? false },
+      {
+        type: "CreateOrganization",
+        organizationId: id,
+        profile,
+        isActive: input.is_active ?? true,
+        isSystem: options.isSystem ?? false,
+        provisioning: options.provisioning,
+      },
       ctx,
       { organizationId: id },
     ));
@@ -79,7 +87,12 @@ export async function createOrganization(
     for (const c of taken) await release(deps.store, ctx, c, id).catch(() => {});
     throw err;
   }
-  await deps.projector.waitFor(position);
+  // Every tenant starts with admin, manager and user (the platform's own has none).
+  if (!options.isSystem) {
+    const roles = await ensureSystemRoles(deps, { ...ctx, organizationId: id }, id);
+    if (roles.position > position) position = roles.position;
+  }
+  await settle(deps, position);
   return (await getOrganization(deps.db.drizzle, id))!;
 }
 
@@ -106,7 +119,7 @@ export async function updateOrganization(deps: Deps, ctx: CommandContext, id: st
     try {
       const { position } = await deps.store.append(streamId, toNewEvents(events, { ...ctx }, id), revision);
       for (const c of dropped) await release(deps.store, ctx, c, id);
-      await deps.projector.waitFor(position);
+      await settle(deps, position);
       return (await getOrganization(deps.db.drizzle, id))!;
     } catch (err) {
       for (const c of taken) await release(deps.store, ctx, c, id).catch(() => {});
@@ -123,5 +136,5 @@ export async function deleteOrganization(deps: Deps, ctx: CommandContext, id: st
   if (state.status !== "absent") {
     for (const c of claimsOf(state.profile)) await release(deps.store, ctx, c, id);
   }
-  await deps.projector.waitFor(position);
+  await settle(deps, position);
 }

@@ -1,19 +1,28 @@
 /**
- * Login: find the account, verify the password (a dummy verify when there is none, so
- * the answer time does not tell), start a session, mint tokens.
+ * Sessions: login (with lockout), refresh (rotation, reuse detection), logout, ending a
+ * user's sessions, changing a password.
+ *
+ * Login never tells which part was wrong: an unknown e-mail, a wrong password, a locked
+ * account, an inactive user or organization all answer the same 401, and each costs
+ * exactly one argon2id verification (a dummy one when there is no account).
  */
 import { createHash, randomBytes } from "node:crypto";
-import type { Deps } from "../deps";
+import { settle, type Deps } from "../deps";
 import type { CommandContext } from "../eventstore/context";
-import { handleCommand } from "../eventstore/handle-command";
+import { handleCommand, loadState, toNewEvents } from "../eventstore/handle-command";
+import { WrongExpectedRevisionError } from "../eventstore/port";
 import { stream } from "../eventstore/streams";
-import { session } from "../domain/session";
+import { session, type SessionEndReason } from "../domain/session";
+import { isLocked, loginDecider, loginTail, type LoginEvent, DEFAULT_LOCKOUT, type LockoutPolicy } from "../domain/login";
+import { user } from "../domain/user";
 import { DomainError } from "../domain/errors";
-import { dummyHash, verifyPassword } from "../auth/passwords";
-import { findOrganizationByIdentifier, getOrganization } from "../../projections/organizations/queries";
+import { dummyHash, hashPassword, needsRehash, verifyPassword } from "../auth/passwords";
+import { assertAcceptablePassword } from "../auth/password-policy";
+import { findOrganizationByIdentifier } from "../../projections/organizations/queries";
 import { findUsersByEmail } from "../../projections/users/queries";
+import { activeSessionIds } from "../../projections/sessions/queries";
 import type { UserRow } from "../../projections/users/schema";
-import { openPassword } from "./users";
+import { openPassword, sealPassword } from "./users";
 
 export interface LoginInput {
   email: string;
@@ -27,56 +36,222 @@ export interface IssuedTokens {
   refreshToken: string;
   expiresIn: number;
   sessionId: string;
-  user: UserRow;
+  userId: string;
+  organizationId: string;
 }
 
 const invalidCredentials = () => new DomainError("unauthorized", "Invalid credentials");
+const invalidRefresh = () => new DomainError("unauthorized", "Invalid or expired refresh token");
 
 export function refreshTokenHash(token: string): string {
   return createHash("sha256").update(token).digest("hex");
 }
 
-export async function login(deps: Deps, ctx: CommandContext, input: LoginInput): Promise<IssuedTokens> {
+/** `llr_<session id>_<256 random bits>`: the session is found without a lookup table. */
+function newRefreshToken(sessionId: string): string {
+  return `llr_${sessionId}_${randomBytes(32).toString("base64url")}`;
+}
+
+function sessionIdOf(refreshToken: string): string | null {
+  const m = /^llr_([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})_[A-Za-z0-9_-]{43}$/.exec(refreshToken);
+  return m ? m[1] : null;
+}
+
+export async function login(deps: Deps, ctx: CommandContext, input: LoginInput, policy: LockoutPolicy = DEFAULT_LOCKOUT): Promise<IssuedTokens> {
   const db = deps.db.drizzle;
   let organizationId: string | undefined;
   if (input.organization) {
     const org = await findOrganizationByIdentifier(db, input.organization);
+    // An unknown organization is just another wrong credential.
     organizationId = org?.id ?? "00000000-0000-0000-0000-000000000000";
   }
   const candidates = await findUsersByEmail(db, input.email, organizationId);
-  // Without an organization the e-mail must pick one account; several accounts are tried
-  // in a fixed order and the first whose password matches wins.
-  let matched: UserRow | undefined;
-  for (const candidate of candidates.slice(0, 5)) {
-    if (await verifyPassword(input.password, openPassword(deps, candidate.id, candidate.passwordSealed))) {
-      matched = candidate;
-      break;
+  if (candidates.length === 0) {
+    await verifyPassword(input.password, await dummyHash());
+    throw invalidCredentials();
+  }
+  // Without an organization, an e-mail held in several organizations is resolved by the
+  // password: the first account whose password matches.
+  let account: UserRow = candidates[0];
+  let matched = false;
+  if (candidates.length === 1) {
+    const state = await loginState(deps, account.id, policy);
+    if (isLocked(state.state, ctx.now)) {
+      await verifyPassword(input.password, await dummyHash());
+      throw invalidCredentials();
+    }
+    matched = await verifyPassword(input.password, openPassword(deps, account.id, account.passwordSealed));
+  } else {
+    for (const candidate of candidates.slice(0, 5)) {
+      if (await verifyPassword(input.password, openPassword(deps, candidate.id, candidate.passwordSealed))) {
+        account = candidate;
+        matched = true;
+        break;
+      }
     }
   }
-  if (candidates.length === 0) await verifyPassword(input.password, await dummyHash());
-  if (!matched || !matched.isActive) throw invalidCredentials();
-  const org = await getOrganization(db, matched.organizationId);
-  if (!org || !org.isActive) throw invalidCredentials();
-  return startSession(deps, { ...ctx, organizationId: matched.organizationId, actor: { type: "user", id: matched.id } }, matched);
+
+  const sessionId = Bun.randomUUIDv7();
+  const userCtx: CommandContext = { ...ctx, organizationId: account.organizationId, actor: { type: "user", id: account.id } };
+  const outcome = await recordAttempt(deps, userCtx, account, matched, sessionId, policy);
+  if (outcome !== "succeeded") throw invalidCredentials();
+  if (!account.isActive || !deps.security.organizationUsable(account.organizationId)) throw invalidCredentials();
+
+  const hash = openPassword(deps, account.id, account.passwordSealed);
+  if (needsRehash(hash)) {
+    // Parameters changed since this hash was made: store it again at today's cost.
+    const sealed = sealPassword(deps, account.id, await hashPassword(input.password));
+    await handleCommand(deps.store, stream.user(account.id), user, { type: "ChangePassword", passwordSealed: sealed, reason: "rehash" }, userCtx).catch(() => {});
+  }
+  return startSession(deps, userCtx, { userId: account.id, organizationId: account.organizationId }, sessionId);
 }
 
-export async function startSession(deps: Deps, ctx: CommandContext, account: UserRow): Promise<IssuedTokens> {
-  const sessionId = Bun.randomUUIDv7();
-  const refreshToken = `llr_${randomBytes(32).toString("base64url")}`;
-  await handleCommand(
+async function loginState(deps: Deps, userId: string, policy: LockoutPolicy) {
+  const decider = loginDecider(policy);
+  const tail = await deps.store.readStream(stream.login(userId), { direction: "backwards", limit: loginTail(policy) });
+  let state = decider.initialState();
+  for (const e of tail.reverse()) state = decider.evolve(state, e as unknown as LoginEvent);
+  return { state, revision: tail.length === 0 ? ("no_stream" as const) : tail[tail.length - 1].revision };
+}
+
+/**
+ * Appends the attempt against the revision its decision was based on. Parallel wrong
+ * passwords queue up on that revision: the lock lands after exactly `maxFailures`.
+ */
+async function recordAttempt(
+  deps: Deps,
+  ctx: CommandContext,
+  account: UserRow,
+  passwordMatched: boolean,
+  sessionId: string,
+  policy: LockoutPolicy,
+): Promise<"succeeded" | "refused"> {
+  const decider = loginDecider(policy);
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const { state, revision } = await loginState(deps, account.id, policy);
+    const events = decider.decide({ type: "RecordLoginAttempt", userId: account.id, organizationId: account.organizationId, passwordMatched, sessionId, at: ctx.now }, state);
+    if (events.length === 0) return "refused";
+    try {
+      await deps.store.append(stream.login(account.id), toNewEvents(events, ctx), revision);
+      return events[0].type === "LoginSucceeded" ? "succeeded" : "refused";
+    } catch (err) {
+      if (!(err instanceof WrongExpectedRevisionError)) throw err;
+      await Bun.sleep(Math.random() * 4);
+    }
+  }
+  return "refused";
+}
+
+export async function startSession(
+  deps: Deps,
+  ctx: CommandContext,
+  account: { userId: string; organizationId: string },
+  sessionId = Bun.randomUUIDv7(),
+): Promise<IssuedTokens> {
+  const refreshToken = newRefreshToken(sessionId);
+  const { position } = await handleCommand(
     deps.store,
     stream.session(sessionId),
     session,
     {
       type: "StartSession",
       sessionId,
-      userId: account.id,
+      userId: account.userId,
       organizationId: account.organizationId,
       refreshTokenHash: refreshTokenHash(refreshToken),
       expiresAt: new Date(ctx.now.getTime() + deps.config.refreshTokenTtlSeconds * 1000),
     },
-    ctx,
+    { ...ctx, organizationId: account.organizationId, actor: { type: "user", id: account.userId } },
   );
-  const access = await deps.tokens.issueAccess({ sub: account.id, org: account.organizationId, sid: sessionId }, ctx.now);
-  return { accessToken: access.token, refreshToken, expiresIn: access.expiresIn, sessionId, user: account };
+  // The access token must work on the very next request, in this process at least.
+  await settle(deps, position);
+  const access = await deps.tokens.issueAccess({ sub: account.userId, org: account.organizationId, sid: sessionId }, ctx.now);
+  return { accessToken: access.token, refreshToken, expiresIn: access.expiresIn, sessionId, userId: account.userId, organizationId: account.organizationId };
+}
+
+/**
+ * Rotates the refresh token. Of two concurrent uses of one token exactly one wins (the
+ * append is against the revision both read); a token already rotated away ends the
+ * whole session.
+ */
+export async function refresh(deps: Deps, ctx: CommandContext, refreshToken: string): Promise<IssuedTokens> {
+  const sessionId = sessionIdOf(refreshToken);
+  if (!sessionId) throw invalidRefresh();
+  const streamId = stream.session(sessionId);
+  const { state, revision } = await loadState(deps.store, streamId, session);
+  if (state.status === "absent") throw invalidRefresh();
+  const sessionCtx: CommandContext = { ...ctx, organizationId: state.organizationId, actor: { type: "user", id: state.userId } };
+  const next = newRefreshToken(sessionId);
+  const events = session.decide(
+    {
+      type: "RefreshSession",
+      presentedHash: refreshTokenHash(refreshToken),
+      newHash: refreshTokenHash(next),
+      at: ctx.now,
+      expiresAt: new Date(ctx.now.getTime() + deps.config.refreshTokenTtlSeconds * 1000),
+    },
+    state,
+  );
+  let position: bigint;
+  try {
+    ({ position } = await deps.store.append(streamId, toNewEvents(events, sessionCtx), revision));
+  } catch (err) {
+    if (err instanceof WrongExpectedRevisionError) throw new DomainError("unauthorized", "Refresh token already used");
+    throw err;
+  }
+  await settle(deps, position);
+  if (events[0].type !== "SessionRefreshed") throw invalidRefresh();
+  const u = deps.security.users.get(state.userId);
+  if (!u || !u.isActive || !deps.security.organizationUsable(u.organizationId)) throw invalidRefresh();
+  const access = await deps.tokens.issueAccess({ sub: state.userId, org: state.organizationId, sid: sessionId }, ctx.now);
+  return { accessToken: access.token, refreshToken: next, expiresIn: access.expiresIn, sessionId, userId: state.userId, organizationId: state.organizationId };
+}
+
+/** Ends sessions; returns the last position written (0n when none was active). */
+export async function endSessions(deps: Deps, ctx: CommandContext, sessionIds: string[], reason: SessionEndReason): Promise<bigint> {
+  let last = 0n;
+  for (const id of sessionIds) {
+    const { position } = await handleCommand(deps.store, stream.session(id), session, { type: "EndSession", reason }, ctx).catch((err) => {
+      if (err instanceof DomainError && err.kind === "unauthorized") return { position: 0n };
+      throw err;
+    });
+    if (position > last) last = position;
+  }
+  return last;
+}
+
+export async function endUserSessions(deps: Deps, ctx: CommandContext, userId: string, reason: SessionEndReason, except?: string): Promise<bigint> {
+  const live = new Set(await activeSessionIds(deps.db.drizzle, userId));
+  // Sessions this process knows but the read model may not have caught up with yet.
+  for (const s of deps.security.sessions.values()) if (s.userId === userId) live.add(s.id);
+  if (except) live.delete(except);
+  return endSessions(deps, ctx, [...live], reason);
+}
+
+export async function logout(deps: Deps, ctx: CommandContext, sessionId: string): Promise<void> {
+  const position = await endSessions(deps, ctx, [sessionId], "logout");
+  await settle(deps, position);
+}
+
+export async function changePassword(
+  deps: Deps,
+  ctx: CommandContext,
+  principal: { userId: string; organizationId: string; sessionId: string | null },
+  currentPassword: string,
+  newPassword: string,
+): Promise<void> {
+  const { state } = await loadState(deps.store, stream.user(principal.userId), user);
+  if (state.status === "absent" || state.status === "deleted") throw new DomainError("not_found", "User not found");
+  const ok = await verifyPassword(currentPassword, openPassword(deps, state.id, state.passwordSealed));
+  if (!ok) {
+    throw new DomainError("validation", "The current password is wrong", { errors: [{ path: "/body/current_password", message: "wrong password" }] });
+  }
+  assertAcceptablePassword(newPassword, "/body/new_password", { email: state.profile.email });
+  if (await verifyPassword(newPassword, openPassword(deps, state.id, state.passwordSealed))) {
+    throw new DomainError("validation", "The new password must differ from the current one", { errors: [{ path: "/body/new_password", message: "same as the current password" }] });
+  }
+  const sealed = sealPassword(deps, state.id, await hashPassword(newPassword));
+  const { position } = await handleCommand(deps.store, stream.user(state.id), user, { type: "ChangePassword", passwordSealed: sealed, reason: "change" }, ctx);
+  const ended = await endUserSessions(deps, ctx, state.id, "password_changed", principal.sessionId ?? undefined);
+  await settle(deps, ended > position ? ended : position);
 }

@@ -2,17 +2,21 @@
  * The auth macro: `{ auth: true }` needs any principal; `{ auth: { superAdmin: true } }`
  * the platform operator; `{ auth: { permission: "user.read" } }` a permission (super
  * admins pass everywhere). Its `resolve` yields `principal`.
+ *
+ * The check runs on memory only: the verified-token cache, then the security state
+ * (session live, user active, organization active, role permissions), which the event
+ * subscription keeps current. No database round trip per request.
  */
 import { Elysia } from "elysia";
 import type { Deps } from "../deps";
 import { DomainError } from "../domain/errors";
 import { InvalidTokenError } from "../auth/tokens";
-import { getUser } from "../../projections/users/queries";
-import { getOrganization } from "../../projections/organizations/queries";
 import { SYSTEM_ORGANIZATION_ID } from "../handlers/organizations";
+import type { UserAccess } from "../auth/security-state";
 
 export interface Principal {
   type: "user" | "api_key";
+  /** The actor: the user id, or the API key id. */
   id: string;
   userId: string;
   organizationId: string;
@@ -29,55 +33,89 @@ const QUERY_CREDENTIALS = ["access_token", "token", "api_key", "apikey", "x-api-
 
 const unauthorized = (detail = "Authentication required") => new DomainError("unauthorized", detail);
 
-function refuseQueryCredentials(request: Request): void {
-  const url = new URL(request.url);
-  if (QUERY_CREDENTIALS.some((k) => url.searchParams.has(k))) throw unauthorized("Credentials in the query string are refused; use the Authorization or x-api-key header");
+export function hasCredentialsInQuery(url: string): boolean {
+  const q = url.indexOf("?");
+  if (q < 0) return false;
+  const params = new URLSearchParams(url.slice(q + 1));
+  return QUERY_CREDENTIALS.some((k) => params.has(k));
+}
+
+export function bearerToken(request: Request): string | null {
+  const header = request.headers.get("authorization");
+  if (!header) return null;
+  const space = header.indexOf(" ");
+  if (space < 0 || header.slice(0, space).toLowerCase() !== "bearer") throw unauthorized("Expected 'Authorization: Bearer <token>'");
+  const token = header.slice(space + 1).trim();
+  if (!token) throw unauthorized("Expected 'Authorization: Bearer <token>'");
+  return token;
+}
+
+export function principalForUser(deps: Pick<Deps, "security">, user: UserAccess, sessionId: string | null): Principal {
+  const isSuperAdmin = user.organizationId === SYSTEM_ORGANIZATION_ID;
+  return {
+    type: "user",
+    id: user.id,
+    userId: user.id,
+    organizationId: user.organizationId,
+    sessionId,
+    email: user.email,
+    isSuperAdmin,
+    permissions: deps.security.permissionsOf(user),
+  };
+}
+
+export async function authenticate(deps: Deps, request: Request): Promise<Principal> {
+  if (hasCredentialsInQuery(request.url)) {
+    throw unauthorized("Credentials in the query string are refused; use the Authorization or x-api-key header");
+  }
+  const token = bearerToken(request);
+  if (!token) throw unauthorized();
+  let claims;
+  try {
+    claims = await deps.tokens.verifyAccess(token);
+  } catch (err) {
+    if (err instanceof InvalidTokenError) throw unauthorized(err.message === "token expired" ? "Token expired" : "Invalid token");
+    throw err;
+  }
+  const security = deps.security;
+  const session = security.sessions.get(claims.sid);
+  const user = security.users.get(claims.sub);
+  // One answer for every way a token can have died: no hint which it was.
+  if (
+    !session ||
+    session.expiresAt <= Date.now() ||
+    session.userId !== claims.sub ||
+    !user ||
+    !user.isActive ||
+    user.organizationId !== claims.org ||
+    !security.organizationUsable(user.organizationId)
+  ) {
+    throw unauthorized("Invalid token");
+  }
+  return principalForUser(deps, user, claims.sid);
+}
+
+export function authorize(principal: Principal, requirement: AuthRequirement): void {
+  if (requirement === true) return;
+  if (requirement.superAdmin && !principal.isSuperAdmin) throw new DomainError("forbidden", "Super admin only");
+  if (requirement.permission && !principal.isSuperAdmin && !principal.permissions.has(requirement.permission)) {
+    throw new DomainError("forbidden", `Missing permission ${requirement.permission}`);
+  }
 }
 
 export function authPlugin(deps: Deps) {
-  async function principalFrom(request: Request): Promise<Principal> {
-    refuseQueryCredentials(request);
-    const header = request.headers.get("authorization");
-    if (!header) throw unauthorized();
-    const [scheme, token] = header.split(" ", 2);
-    if (scheme?.toLowerCase() !== "bearer" || !token) throw unauthorized("Expected 'Authorization: Bearer <token>'");
-    let claims;
-    try {
-      claims = await deps.tokens.verifyAccess(token.trim());
-    } catch (err) {
-      if (err instanceof InvalidTokenError) throw unauthorized(err.message === "token expired" ? "Token expired" : "Invalid token");
-      throw err;
-    }
-    const db = deps.db.drizzle;
-    const [account, org] = await Promise.all([getUser(db, claims.org, claims.sub), getOrganization(db, claims.org)]);
-    if (!account || !account.isActive || !org || !org.isActive) throw unauthorized("Invalid token");
-    return {
-      type: "user",
-      id: account.id,
-      userId: account.id,
-      organizationId: account.organizationId,
-      sessionId: claims.sid,
-      email: account.email,
-      isSuperAdmin: account.organizationId === SYSTEM_ORGANIZATION_ID,
-      permissions: new Set(),
-    };
-  }
-
   return new Elysia({ name: "auth" }).macro({
     auth: (requirement: AuthRequirement) => ({
       // Before validation: a strict query schema would otherwise answer 422 and the
       // refusal would depend on the route's query schema.
       transform({ request }) {
-        refuseQueryCredentials(request);
+        if (hasCredentialsInQuery(request.url)) {
+          throw unauthorized("Credentials in the query string are refused; use the Authorization or x-api-key header");
+        }
       },
       async resolve({ request }) {
-        const principal = await principalFrom(request);
-        if (requirement !== true) {
-          if (requirement.superAdmin && !principal.isSuperAdmin) throw new DomainError("forbidden", "Super admin only");
-          if (requirement.permission && !principal.isSuperAdmin && !principal.permissions.has(requirement.permission)) {
-            throw new DomainError("forbidden", `Missing permission ${requirement.permission}`);
-          }
-        }
+        const principal = await authenticate(deps, request);
+        authorize(principal, requirement);
         return { principal };
       },
     }),

@@ -1,7 +1,8 @@
-/** Read-model rows to the API's snake_case JSON. Never a password hash. */
+/** Read models and in-memory state to the API's snake_case JSON. Never a password hash. */
+import type { Deps } from "../deps";
 import type { OrganizationRow } from "../../projections/organizations/schema";
-import type { UserRow } from "../../projections/users/schema";
 import { SYSTEM_ORGANIZATION_ID } from "../handlers/organizations";
+import { SYSTEM_PERMISSIONS, highestSystemRole } from "../domain/permissions";
 
 export function organizationJson(o: OrganizationRow) {
   return {
@@ -19,24 +20,52 @@ export function organizationJson(o: OrganizationRow) {
   };
 }
 
-export function userJson(u: UserRow, extra: { roles?: string[]; permissions?: string[] } = {}) {
-  const fullName = [u.firstName, u.lastName].filter(Boolean).join(" ") || null;
+/** What both a users-table row and the in-memory UserAccess provide. */
+export interface UserLike {
+  id: string;
+  organizationId: string;
+  email: string;
+  username: string | null;
+  firstName: string | null;
+  lastName: string | null;
+  isActive: boolean;
+  isVerified: boolean;
+  roleIds: Iterable<string>;
+  createdAt: Date | string;
+  updatedAt: Date | string;
+}
+
+const iso = (d: Date | string) => (typeof d === "string" ? d : d.toISOString());
+
+export function userJson(deps: Pick<Deps, "security">, u: UserLike) {
   const superAdmin = u.organizationId === SYSTEM_ORGANIZATION_ID;
-  const roles = extra.roles ?? (superAdmin ? ["super_admin"] : []);
+  const roles: Array<{ id: string; name: string }> = [];
+  const permissions = new Set<string>();
+  for (const roleId of u.roleIds) {
+    const r = deps.security.roles.get(roleId);
+    if (!r || r.organizationId !== u.organizationId) continue;
+    roles.push({ id: r.id, name: r.name });
+    if (r.isActive) for (const p of r.permissions) permissions.add(p);
+  }
+  roles.sort((a, b) => a.name.localeCompare(b.name));
+  const roleNames = superAdmin ? ["super_admin", ...roles.map((r) => r.name)] : roles.map((r) => r.name);
   return {
     id: u.id,
     email: u.email,
     username: u.username,
     first_name: u.firstName,
     last_name: u.lastName,
-    full_name: fullName,
+    full_name: [u.firstName, u.lastName].filter(Boolean).join(" ") || null,
     is_active: u.isActive,
     is_verified: u.isVerified,
     organization_id: u.organizationId,
-    role: roles[0] ?? "user",
-    roles,
-    permissions: extra.permissions ?? [],
-    created_at: u.createdAt.toISOString(),
-    updated_at: u.updatedAt.toISOString(),
+    role: superAdmin ? "super_admin" : (highestSystemRole(roleNames) ?? roleNames[0] ?? null),
+    roles: roleNames,
+    role_ids: roles.map((r) => r.id),
+    permissions: superAdmin ? [...SYSTEM_PERMISSIONS] : [...permissions].sort(),
+    created_at: iso(u.createdAt),
+    updated_at: iso(u.updatedAt),
   };
 }
+
+export type UserJson = ReturnType<typeof userJson>;

@@ -46,6 +46,7 @@ export async function startService(kind: "pglite" | "postgres" = "pglite", overr
   const logLines: string[] = [];
   const deps = await buildDeps(config, database.db, { logger: new Logger("debug", (l) => logLines.push(l)) });
   deps.projector.start();
+  await deps.security.start();
   await bootstrap(deps);
   const app = createApp(deps);
   let adminToken: string | undefined;
@@ -83,6 +84,7 @@ export async function startService(kind: "pglite" | "postgres" = "pglite", overr
     },
     async close() {
       await deps.projector.stop();
+      await deps.security.stop();
       await deps.store.close();
       await database.drop();
     },

@@ -1,0 +1,316 @@
+/**
+ * Who may do what, right now, held in memory and fed by the event subscription: every
+ * API process keeps its own copy. The per-request check (is this session live, is the
+ * user active, is the organization active, which permissions do the user's roles give)
+ * costs map lookups, not a database round trip. A handler that changes any of it waits
+ * for this state to pass its write's position before answering, so the change applies
+ * on the very next request; other processes follow within a notification's latency.
+ */
+import type { EventStore, RecordedEvent } from "../eventstore/port";
+import type { Logger } from "../logger";
+
+export interface OrganizationAccess {
+  id: string;
+  active: boolean;
+  /** An onboarding in progress is not visible yet. */
+  provisioning: boolean;
+  isSystem: boolean;
+}
+
+export interface UserAccess {
+  id: string;
+  organizationId: string;
+  email: string;
+  username: string | null;
+  firstName: string | null;
+  lastName: string | null;
+  isActive: boolean;
+  isVerified: boolean;
+  roleIds: Set<string>;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface RoleAccess {
+  id: string;
+  organizationId: string;
+  name: string;
+  isActive: boolean;
+  isSystem: boolean;
+  permissions: Set<string>;
+}
+
+export interface SessionAccess {
+  id: string;
+  userId: string;
+  organizationId: string;
+  /** Refresh expiry: past it the session is over even without a SessionEnded. */
+  expiresAt: number;
+}
+
+const TYPES = [
+  "OrganizationCreated",
+  "OrganizationDeactivated",
+  "OrganizationReactivated",
+  "OrganizationDeleted",
+  "OrganizationOnboarded",
+  "UserRegistered",
+  "UserProfileUpdated",
+  "UserDeactivated",
+  "UserReactivated",
+  "UserDeleted",
+  "RoleAssigned",
+  "RoleRevoked",
+  "RoleCreated",
+  "RoleUpdated",
+  "RolePermissionsChanged",
+  "RoleDeleted",
+  "SessionStarted",
+  "SessionRefreshed",
+  "SessionEnded",
+] as const;
+
+type Data = Record<string, any>;
+
+export class SecurityState {
+  readonly organizations = new Map<string, OrganizationAccess>();
+  readonly users = new Map<string, UserAccess>();
+  readonly roles = new Map<string, RoleAccess>();
+  readonly sessions = new Map<string, SessionAccess>();
+  private position = 0n;
+  private waiters: Array<{ position: bigint; resolve: () => void }> = [];
+  private abort?: AbortController;
+  private running?: Promise<void>;
+  private readonly listeners = new Set<(event: RecordedEvent) => void>();
+
+  constructor(
+    private readonly store: EventStore,
+    private readonly logger?: Logger,
+  ) {}
+
+  /** Catches up from the beginning, then follows. Resolves once caught up. */
+  async start(): Promise<void> {
+    if (this.running) return;
+    for (;;) {
+      const batch = await this.store.readAll({ fromPosition: this.position, limit: 5000, types: TYPES });
+      for (const e of batch) this.apply(e);
+      if (batch.length < 5000) break;
+    }
+    // Caught up with everything of our types; positions of other types count as passed.
+    const head = await this.store.headPosition();
+    if (head > this.position) this.position = head;
+    this.abort = new AbortController();
+    const signal = this.abort.signal;
+    const pruner = setInterval(() => this.pruneExpiredSessions(), 10 * 60_000);
+    signal.addEventListener("abort", () => clearInterval(pruner), { once: true });
+    this.running = (async () => {
+      while (!signal.aborted) {
+        try {
+          for await (const e of this.store.subscribeAll({ fromPosition: this.position, signal })) {
+            this.apply(e);
+            this.resolveWaiters();
+          }
+        } catch (err) {
+          if (signal.aborted) break;
+          this.logger?.error("security state subscription failed; resubscribing", { error: String(err) });
+          await Bun.sleep(500);
+        }
+      }
+    })();
+  }
+
+  async stop(): Promise<void> {
+    this.abort?.abort();
+    await this.running;
+    this.running = undefined;
+    for (const w of this.waiters.splice(0)) w.resolve();
+  }
+
+  /** Resolves once every event up to `position` is reflected here. */
+  async waitFor(position: bigint, timeoutMs = 5000): Promise<void> {
+    if (position <= this.position || !this.running) return;
+    const reached = new Promise<void>((resolve) => this.waiters.push({ position, resolve }));
+    await Promise.race([reached, Bun.sleep(timeoutMs)]);
+  }
+
+  get projectedPosition(): bigint {
+    return this.position;
+  }
+
+  /** Called for every applied event (e.g. to drop cached responses). */
+  onEvent(listener: (event: RecordedEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  permissionsOf(user: UserAccess): Set<string> {
+    const out = new Set<string>();
+    for (const roleId of user.roleIds) {
+      const r = this.roles.get(roleId);
+      if (!r || !r.isActive || r.organizationId !== user.organizationId) continue;
+      for (const p of r.permissions) out.add(p);
+    }
+    return out;
+  }
+
+  roleNamesOf(user: UserAccess): string[] {
+    const names: string[] = [];
+    for (const roleId of user.roleIds) {
+      const r = this.roles.get(roleId);
+      if (r && r.organizationId === user.organizationId) names.push(r.name);
+    }
+    return names.sort();
+  }
+
+  /** Sessions past their refresh expiry can never be used again: forget them. */
+  pruneExpiredSessions(now = Date.now()): number {
+    let pruned = 0;
+    for (const [id, s] of this.sessions) if (s.expiresAt <= now && this.sessions.delete(id)) pruned++;
+    return pruned;
+  }
+
+  organizationUsable(id: string): boolean {
+    const o = this.organizations.get(id);
+    return Boolean(o && o.active && !o.provisioning);
+  }
+
+  /** Drops nothing that events can rebuild: for /admin/system/cache/clear, re-reads everything. */
+  async reload(): Promise<void> {
+    await this.stop();
+    this.organizations.clear();
+    this.users.clear();
+    this.roles.clear();
+    this.sessions.clear();
+    this.position = 0n;
+    await this.start();
+  }
+
+  private resolveWaiters(): void {
+    if (this.waiters.length === 0) return;
+    const still: typeof this.waiters = [];
+    for (const w of this.waiters) (w.position <= this.position ? w.resolve() : still.push(w));
+    this.waiters = still;
+  }
+
+  private apply(e: RecordedEvent): void {
+    if (e.position > this.position) this.position = e.position;
+    const d = e.data as Data;
+    const at = e.metadata.occurred_at;
+    switch (e.type) {
+      case "OrganizationCreated":
+        this.organizations.set(d.organization_id, {
+          id: d.organization_id,
+          active: d.is_active,
+          provisioning: Boolean(d.provisioning),
+          isSystem: d.is_system,
+        });
+        break;
+      case "OrganizationOnboarded":
+        this.patch(this.organizations, d.organization_id, { provisioning: false });
+        break;
+      case "OrganizationDeactivated":
+        this.patch(this.organizations, d.organization_id, { active: false });
+        break;
+      case "OrganizationReactivated":
+        this.patch(this.organizations, d.organization_id, { active: true });
+        break;
+      case "OrganizationDeleted":
+        this.organizations.delete(d.organization_id);
+        break;
+      case "UserRegistered":
+        this.users.set(d.user_id, {
+          id: d.user_id,
+          organizationId: d.organization_id,
+          email: d.email,
+          username: d.username ?? null,
+          firstName: d.first_name ?? null,
+          lastName: d.last_name ?? null,
+          isActive: d.is_active,
+          isVerified: d.is_verified,
+          roleIds: new Set(d.role_ids ?? []),
+          createdAt: at,
+          updatedAt: at,
+        });
+        break;
+      case "UserProfileUpdated": {
+        const u = this.users.get(d.user_id);
+        if (!u) break;
+        const c = d.changes as Data;
+        if (c.email !== undefined) u.email = c.email;
+        if (c.username !== undefined) u.username = c.username;
+        if (c.first_name !== undefined) u.firstName = c.first_name;
+        if (c.last_name !== undefined) u.lastName = c.last_name;
+        if (c.is_verified !== undefined) u.isVerified = c.is_verified;
+        u.updatedAt = at;
+        break;
+      }
+      case "UserDeactivated":
+      case "UserReactivated": {
+        const u = this.users.get(d.user_id);
+        if (u) {
+          u.isActive = e.type === "UserReactivated";
+          u.updatedAt = at;
+        }
+        break;
+      }
+      case "UserDeleted":
+        this.users.delete(d.user_id);
+        break;
+      case "RoleAssigned":
+      case "RoleRevoked": {
+        const u = this.users.get(d.user_id);
+        if (!u) break;
+        if (e.type === "RoleAssigned") u.roleIds.add(d.role_id);
+        else u.roleIds.delete(d.role_id);
+        u.updatedAt = at;
+        break;
+      }
+      case "RoleCreated":
+        this.roles.set(d.role_id, {
+          id: d.role_id,
+          organizationId: d.organization_id,
+          name: d.name,
+          isActive: d.is_active,
+          isSystem: d.is_system,
+          permissions: new Set(d.permissions),
+        });
+        break;
+      case "RoleUpdated": {
+        const r = this.roles.get(d.role_id);
+        if (!r) break;
+        if (d.changes.name !== undefined) r.name = d.changes.name;
+        if (d.changes.is_active !== undefined) r.isActive = d.changes.is_active;
+        break;
+      }
+      case "RolePermissionsChanged": {
+        const r = this.roles.get(d.role_id);
+        if (!r) break;
+        for (const p of d.removed) r.permissions.delete(p);
+        for (const p of d.added) r.permissions.add(p);
+        break;
+      }
+      case "RoleDeleted":
+        this.roles.delete(d.role_id);
+        for (const u of this.users.values()) u.roleIds.delete(d.role_id);
+        break;
+      case "SessionStarted":
+        this.sessions.set(d.session_id, { id: d.session_id, userId: d.user_id, organizationId: d.organization_id, expiresAt: Date.parse(d.expires_at) });
+        break;
+      case "SessionRefreshed": {
+        const s = this.sessions.get(d.session_id);
+        if (s) s.expiresAt = Date.parse(d.expires_at);
+        break;
+      }
+      case "SessionEnded":
+        // Ended sessions are forgotten: an unknown session id is refused like an ended one.
+        this.sessions.delete(d.session_id);
+        break;
+    }
+    for (const l of this.listeners) l(e);
+  }
+
+  private patch<T>(map: Map<string, T>, id: string, changes: Partial<T>): void {
+    const current = map.get(id);
+    if (current) map.set(id, { ...current, ...changes });
+  }
+}
