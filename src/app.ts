@@ -12,9 +12,10 @@ import { metricsPlugin } from "./http/metrics";
 import { systemRoutes } from "./http/routes/system";
 import { authRoutes } from "./http/routes/auth";
 import { organizationRoutes } from "./http/routes/organizations";
+import { usersRoutes } from "./http/routes/users";
 
 function features(deps: Deps, prefix: string) {
-  return new Elysia({ prefix }).use(systemRoutes(deps)).use(authRoutes(deps)).use(organizationRoutes(deps));
+  return new Elysia({ prefix }).use(systemRoutes(deps)).use(authRoutes(deps)).use(organizationRoutes(deps)).use(usersRoutes(deps));
 }
 
 export function createApp(deps: Deps) {

@@ -24,7 +24,9 @@ export function redact(value: unknown, depth = 0): unknown {
 }
 
 export class Logger {
+  /** Circular: `next` is where the next line goes; no shifting on the hot path. */
   private readonly ring: LogLine[] = [];
+  private next = 0;
 
   constructor(
     private readonly level: LogLevel = "info",
@@ -47,14 +49,17 @@ export class Logger {
 
   log(level: LogLevel, msg: string, fields: Record<string, unknown> = {}) {
     const line: LogLine = { time: new Date().toISOString(), level, msg, ...(redact(fields) as Record<string, unknown>) };
-    this.ring.push(line);
-    if (this.ring.length > this.ringSize) this.ring.shift();
+    if (this.ring.length < this.ringSize) this.ring.push(line);
+    else this.ring[this.next] = line;
+    this.next = (this.next + 1) % this.ringSize;
     if (ORDER[level] >= ORDER[this.level]) this.sink(JSON.stringify(line));
   }
 
   recent(filter: { level?: LogLevel; limit?: number } = {}): LogLine[] {
     const min = filter.level ? ORDER[filter.level] : 0;
-    const lines = this.ring.filter((l) => ORDER[l.level] >= min);
+    // Oldest first: the part after `next`, then the part before it.
+    const ordered = this.ring.length < this.ringSize ? this.ring : [...this.ring.slice(this.next), ...this.ring.slice(0, this.next)];
+    const lines = ordered.filter((l) => ORDER[l.level] >= min);
     return lines.slice(-(filter.limit ?? 100)).reverse();
   }
 }

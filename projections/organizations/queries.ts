@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from "node:async_hooks";
 import { and, asc, eq, ilike, or, sql, type SQL } from "drizzle-orm";
 import type { Drizzle } from "../../src/db/client";
 import { organizations, type OrganizationRow } from "./schema";
@@ -6,6 +7,24 @@ export interface OrganizationFilter {
   isActive?: boolean;
   search?: string;
   includeSystem?: boolean;
+}
+
+/**
+ * An organization being onboarded (`provisioning`) is invisible to every query here until
+ * OrganizationOnboarded: all of an onboarding or none of it becomes visible. The one
+ * reader that must see it is the onboarding itself (createUser checks the organization
+ * and its max_users): `whileOnboarding(id, fn)` makes exactly that organization visible
+ * to the reads made within `fn`'s async call chain, and nothing else.
+ */
+const onboarding = new AsyncLocalStorage<string>();
+
+export function whileOnboarding<T>(organizationId: string, fn: () => Promise<T>): Promise<T> {
+  return onboarding.run(organizationId, fn);
+}
+
+function visible(): SQL {
+  const building = onboarding.getStore();
+  return building ? or(eq(organizations.provisioning, false), eq(organizations.id, building))! : eq(organizations.provisioning, false);
 }
 
 function escapeLike(s: string): string {
@@ -17,14 +36,14 @@ export async function listOrganizations(
   filter: OrganizationFilter,
   page: { offset: number; limit: number },
 ): Promise<{ rows: OrganizationRow[]; total: number }> {
-  const conditions: SQL[] = [];
+  const conditions: SQL[] = [visible()];
   if (filter.isActive !== undefined) conditions.push(eq(organizations.isActive, filter.isActive));
   if (!filter.includeSystem) conditions.push(eq(organizations.isSystem, false));
   if (filter.search) {
     const p = `%${escapeLike(filter.search)}%`;
     conditions.push(or(ilike(organizations.name, p), ilike(organizations.slug, p), ilike(organizations.domain, p))!);
   }
-  const where = conditions.length ? and(...conditions) : undefined;
+  const where = and(...conditions);
   const [rows, [{ count }]] = await Promise.all([
     db.select().from(organizations).where(where).orderBy(asc(organizations.createdAt), asc(organizations.id)).offset(page.offset).limit(page.limit),
     db.select({ count: sql<number>`count(*)::int` }).from(organizations).where(where),
@@ -32,8 +51,9 @@ export async function listOrganizations(
   return { rows, total: count };
 }
 
-export async function getOrganization(db: Drizzle, id: string): Promise<OrganizationRow | null> {
-  const [row] = await db.select().from(organizations).where(eq(organizations.id, id)).limit(1);
+export async function getOrganization(db: Drizzle, id: string, options: { includeProvisioning?: boolean } = {}): Promise<OrganizationRow | null> {
+  const condition = options.includeProvisioning ? eq(organizations.id, id) : and(eq(organizations.id, id), visible());
+  const [row] = await db.select().from(organizations).where(condition).limit(1);
   return row ?? null;
 }
 
@@ -45,11 +65,14 @@ export async function findOrganizationByIdentifier(db: Drizzle, identifier: stri
     .select()
     .from(organizations)
     .where(
-      or(
-        ...(isUuid ? [eq(organizations.id, key)] : []),
-        eq(organizations.slug, key),
-        eq(sql`lower(${organizations.domain})`, key),
-        eq(sql`lower(${organizations.name})`, key),
+      and(
+        visible(),
+        or(
+          ...(isUuid ? [eq(organizations.id, key)] : []),
+          eq(organizations.slug, key),
+          eq(sql`lower(${organizations.domain})`, key),
+          eq(sql`lower(${organizations.name})`, key),
+        ),
       ),
     )
     .limit(1);

@@ -93,7 +93,8 @@ export async function createOrganization(
     if (roles.position > position) position = roles.position;
   }
   await settle(deps, position);
-  return (await getOrganization(deps.db.drizzle, id))!;
+  // A provisioning organization is hidden from every query, except to its own creator.
+  return (await getOrganization(deps.db.drizzle, id, { includeProvisioning: options.provisioning }))!;
 }
 
 export type UpdateOrganizationInput = Partial<CreateOrganizationInput>;

@@ -104,19 +104,18 @@ export function authorize(principal: Principal, requirement: AuthRequirement): v
 }
 
 export function authPlugin(deps: Deps) {
+  // Authentication runs in `transform`, before body and query validation: a request
+  // without valid credentials gets 401 and learns nothing of the route's schema.
+  const principals = new WeakMap<Request, Principal>();
   return new Elysia({ name: "auth" }).macro({
     auth: (requirement: AuthRequirement) => ({
-      // Before validation: a strict query schema would otherwise answer 422 and the
-      // refusal would depend on the route's query schema.
-      transform({ request }) {
-        if (hasCredentialsInQuery(request.url)) {
-          throw unauthorized("Credentials in the query string are refused; use the Authorization or x-api-key header");
-        }
-      },
-      async resolve({ request }) {
+      async transform({ request }) {
         const principal = await authenticate(deps, request);
         authorize(principal, requirement);
-        return { principal };
+        principals.set(request, principal);
+      },
+      resolve({ request }) {
+        return { principal: principals.get(request)! };
       },
     }),
   });

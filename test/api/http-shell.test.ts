@@ -157,6 +157,12 @@ describe.each(serviceKinds())("HTTP shell (%s)", (kind) => {
       expect(res.headers.get("www-authenticate") ?? "").toStartWith("Bearer");
     });
 
+    test("given no token and an invalid body, when posting to a protected route, then 401 (not 422: the schema is not revealed)", async () => {
+      const res = await s.json("POST", "/api/v1/organizations", { body: { bogus: 1 } });
+      expect(res.status).toBe(401);
+      expect(JSON.stringify(res.body)).not.toContain("bogus");
+    });
+
     test("given a garbage token or a non-bearer scheme, when calling, then 401", async () => {
       await problemOf(await s.request("GET", ORGS, { token: "not-a-jwt" }), 401);
       await problemOf(await s.request("GET", ORGS, { token: "a.b.c" }), 401);
