@@ -5,11 +5,13 @@
  *
  * Environment: BENCH_QUICK=1 (counts ~10x smaller, smoke run), BENCH_DATABASE_URL
  * (server to create bench_<random> databases on; default the local postgres),
- * BENCH_CONCURRENCY (PostgreSQL appenders, default 8), BENCH_ONLY=eventstore,rebuild.
+ * BENCH_CONCURRENCY (PostgreSQL appenders, default 8), BENCH_ONLY=eventstore,rebuild,identity,
+ * BENCH_BACKENDS=postgres (or pglite).
  */
 import { mkdir } from "node:fs/promises";
 import { loadavg } from "node:os";
 import { benchEventStore, POSTGRES_CONCURRENCY } from "./eventstore";
+import { benchIdentity } from "./identity";
 import { benchRebuild } from "./rebuild";
 import { renderTable, type ModuleResult } from "./report";
 import { fmtSeconds, log, machineFacts, QUICK } from "./support";
@@ -17,6 +19,7 @@ import { fmtSeconds, log, machineFacts, QUICK } from "./support";
 const MODULES: Array<{ name: string; run: () => Promise<ModuleResult> }> = [
   { name: "eventstore", run: benchEventStore },
   { name: "rebuild", run: benchRebuild },
+  { name: "identity", run: benchIdentity },
 ];
 
 const only = process.env.BENCH_ONLY?.split(",").map((s) => s.trim()).filter(Boolean);
@@ -53,7 +56,10 @@ for (const m of chosen) {
 }
 
 console.log("");
-console.log(renderTable(results, { postgres: `PostgreSQL (C=${POSTGRES_CONCURRENCY})`, pglite: "PGlite (C=1)" }));
+// The C=… headers describe the eventstore module (its section titles repeat them); identity
+// runs other concurrencies per section, so with it the columns are just the backends.
+const headers = !chosen.some((m) => m.name === "identity") ? { postgres: `PostgreSQL (C=${POSTGRES_CONCURRENCY})`, pglite: "PGlite (C=1)" } : {};
+console.log(renderTable(results, headers));
 const notes = results.flatMap((r) => r.notes);
 if (notes.length) console.log("\n" + notes.map((n) => `note: ${n}`).join("\n"));
 

@@ -14,7 +14,7 @@ import { Progress } from "../src/progress";
 
 const args = process.argv.slice(2);
 const batchFlag = args.indexOf("--batch-size");
-const batchSize = batchFlag >= 0 ? Number(args[batchFlag + 1]) : 5000;
+const batchSize = batchFlag >= 0 ? Number(args[batchFlag + 1]) : 2000;
 const names = args.filter((a, i) => !a.startsWith("--") && (batchFlag < 0 || i !== batchFlag + 1));
 
 let config;
@@ -37,7 +37,7 @@ if (unknown.length > 0 || !Number.isInteger(batchSize) || batchSize < 1) {
 const opened = await openDatabase(config);
 await migrate(opened.db);
 const store = await createEventStore(config, opened.db);
-const projector = new Projector(store, opened.db, allProjections, { batchSize });
+const projector = new Projector(store, opened.db, allProjections, { rebuildBatchSize: batchSize });
 
 // The running projector (in an API process) must not write while we rebuild.
 let lock = await opened.db.tryAdvisoryLock(PROJECTOR_LOCK);

@@ -6,6 +6,7 @@
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { randomBytes } from "node:crypto";
+import type { LockoutPolicy } from "./domain/login";
 
 export type LogLevel = "debug" | "info" | "warn" | "error";
 
@@ -32,6 +33,8 @@ export interface Config {
   logLevel: LogLevel;
   environment: string;
   version: string;
+  /** Login lockout; unset = DEFAULT_LOCKOUT (5 failures in 15 min, 15 min lock, doubling). Tests shorten it. */
+  lockout?: LockoutPolicy;
 }
 
 export class ConfigError extends Error {

@@ -1,4 +1,3 @@
-import { AsyncLocalStorage } from "node:async_hooks";
 import { and, asc, eq, ilike, or, sql, type SQL } from "drizzle-orm";
 import type { Drizzle } from "../../src/db/client";
 import { organizations, type OrganizationRow } from "./schema";
@@ -11,20 +10,11 @@ export interface OrganizationFilter {
 
 /**
  * An organization being onboarded (`provisioning`) is invisible to every query here until
- * OrganizationOnboarded: all of an onboarding or none of it becomes visible. The one
- * reader that must see it is the onboarding itself (createUser checks the organization
- * and its max_users): `whileOnboarding(id, fn)` makes exactly that organization visible
- * to the reads made within `fn`'s async call chain, and nothing else.
+ * OrganizationOnboarded: all of an onboarding or none of it becomes visible. The
+ * onboarding itself reads it with `getOrganization(..., { includeProvisioning: true })`.
  */
-const onboarding = new AsyncLocalStorage<string>();
-
-export function whileOnboarding<T>(organizationId: string, fn: () => Promise<T>): Promise<T> {
-  return onboarding.run(organizationId, fn);
-}
-
 function visible(): SQL {
-  const building = onboarding.getStore();
-  return building ? or(eq(organizations.provisioning, false), eq(organizations.id, building))! : eq(organizations.provisioning, false);
+  return eq(organizations.provisioning, false);
 }
 
 function escapeLike(s: string): string {

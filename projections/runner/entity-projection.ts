@@ -1,10 +1,12 @@
 /**
  * The common read-model shape: one row per entity, the fold of that entity's events.
- * A batch costs one SELECT of the touched rows, then one multi-row upsert and one
- * delete, whatever its size; that is what makes rebuilds fast.
+ * A batch costs one SELECT of the touched rows and one upsert (rows shipped as one jsonb
+ * parameter and expanded by jsonb_to_recordset), plus one delete, whatever its size.
+ * Drizzle's builder costs ~4 µs per bound value, which dominated rebuilds when each
+ * row was 12 parameters.
  * Rows carry `lastPosition`: an event at or below it was already folded in (idempotent).
  */
-import { getTableColumns, inArray, sql, type SQL } from "drizzle-orm";
+import { getTableColumns, sql } from "drizzle-orm";
 import type { PgColumn, PgTable } from "drizzle-orm/pg-core";
 import type { Drizzle } from "../../src/db/client";
 import type { RecordedEvent } from "../../src/eventstore/port";
@@ -25,15 +27,48 @@ export interface EntityProjectionSpec<Row extends RowWithPosition> {
   evolve(current: Row | null, event: RecordedEvent): Row | null;
 }
 
-const CHUNK = 500;
+const quote = (name: string) => `"${name.replace(/"/g, '""')}"`;
 
 export function entityProjection<Row extends RowWithPosition>(spec: EntityProjectionSpec<Row>): Projection {
-  const columns = getTableColumns(spec.table);
-  const setExcluded: Record<string, SQL> = {};
-  for (const [key, column] of Object.entries(columns)) {
-    if (key !== spec.idField) setExcluded[key] = sql.raw(`excluded."${column.name}"`);
-  }
+  const columns = Object.entries(getTableColumns(spec.table)) as Array<[string, PgColumn]>;
   const tableName = (spec.table as unknown as { [k: symbol]: string })[Symbol.for("drizzle:Name")];
+  const table = quote(tableName);
+  const idName = quote(spec.idColumn.name);
+  const idType = spec.idColumn.getSQLType();
+  const names = columns.map(([, c]) => quote(c.name)).join(", ");
+  const recordType = columns.map(([, c]) => `${quote(c.name)} ${c.getSQLType()}`).join(", ");
+  const setList = columns.filter(([k]) => k !== spec.idField).map(([, c]) => `${quote(c.name)} = excluded.${quote(c.name)}`).join(", ");
+  const selectSql = `SELECT ${names} FROM ${table} WHERE ${idName} IN (SELECT jsonb_array_elements_text(`;
+  const upsertHead = `INSERT INTO ${table} (${names}) SELECT ${names} FROM jsonb_to_recordset(`;
+  const upsertTail = `::jsonb) AS r(${recordType}) ON CONFLICT (${idName}) DO UPDATE SET ${setList}`;
+
+  const toDriver = (row: Row): Record<string, unknown> => {
+    const out: Record<string, unknown> = {};
+    for (const [key, column] of columns) {
+      const v = (row as Record<string, unknown>)[key];
+      // JSON-ready values: json/jsonb columns and arrays stay structured (jsonb_to_recordset
+      // turns a JSON array into a SQL array), bigints as strings, dates as ISO text.
+      out[column.name] =
+        v === null || v === undefined
+          ? null
+          : typeof v === "bigint"
+            ? v.toString()
+            : v instanceof Date
+              ? v.toISOString()
+              : column.dataType === "json" || Array.isArray(v)
+                ? v
+                : column.mapToDriverValue(v);
+    }
+    return out;
+  };
+  const fromDriver = (raw: Record<string, unknown>): Row => {
+    const out: Record<string, unknown> = {};
+    for (const [key, column] of columns) {
+      const v = raw[column.name];
+      out[key] = v === null || v === undefined ? null : column.mapFromDriverValue(v);
+    }
+    return out as Row;
+  };
 
   return {
     name: spec.name,
@@ -44,9 +79,12 @@ export function entityProjection<Row extends RowWithPosition>(spec: EntityProjec
       const ids = [...new Set(events.map(spec.idOf).filter((id): id is string => id !== null))];
       if (ids.length === 0) return;
       const rows = new Map<string, Row | null>();
-      for (let i = 0; i < ids.length; i += CHUNK) {
-        const found = (await tx.select().from(spec.table).where(inArray(spec.idColumn, ids.slice(i, i + CHUNK)))) as unknown as Row[];
-        for (const row of found) rows.set(String(row[spec.idField]), row);
+      // Ids as one jsonb parameter: an `= ANY($1::uuid[])` with a literal array of ~1000
+      // ids is planned as a sequential scan once the table is large (measured 10x slower).
+      const found = await tx.execute(sql`${sql.raw(selectSql)}${sql.param(JSON.stringify(ids))}${sql.raw(`::jsonb)::${idType})`)}`);
+      for (const raw of (found as unknown as { rows?: Record<string, unknown>[] }).rows ?? (found as unknown as Record<string, unknown>[])) {
+        const row = fromDriver(raw);
+        rows.set(String(row[spec.idField as keyof Row]), row);
       }
       const existed = new Set(rows.keys());
       const touched = new Set<string>();
@@ -59,21 +97,18 @@ export function entityProjection<Row extends RowWithPosition>(spec: EntityProjec
         rows.set(id, next ? { ...next, lastPosition: event.position } : null);
         touched.add(id);
       }
-      const upserts: Row[] = [];
+      const upserts: Record<string, unknown>[] = [];
       const deletes: string[] = [];
       for (const id of touched) {
         const row = rows.get(id);
-        if (row) upserts.push(row);
+        if (row) upserts.push(toDriver(row));
         else if (existed.has(id)) deletes.push(id);
       }
-      for (let i = 0; i < upserts.length; i += CHUNK) {
-        await tx
-          .insert(spec.table)
-          .values(upserts.slice(i, i + CHUNK) as never)
-          .onConflictDoUpdate({ target: spec.idColumn, set: setExcluded as never });
+      if (upserts.length > 0) {
+        await tx.execute(sql`${sql.raw(upsertHead)}${sql.param(JSON.stringify(upserts))}${sql.raw(upsertTail)}`);
       }
-      for (let i = 0; i < deletes.length; i += CHUNK) {
-        await tx.delete(spec.table).where(inArray(spec.idColumn, deletes.slice(i, i + CHUNK)));
+      if (deletes.length > 0) {
+        await tx.execute(sql`${sql.raw(`DELETE FROM ${table} WHERE ${idName} = ANY(`)}${sql.param(deletes)}${sql.raw(`::${idType}[])`)}`);
       }
     },
   };

@@ -14,9 +14,15 @@ export interface LockoutPolicy {
 
 export const DEFAULT_LOCKOUT: LockoutPolicy = { maxFailures: 5, windowMs: 15 * 60_000, lockMs: 15 * 60_000 };
 
+/**
+ * `account_inactive`: the right password for a user or organization that may not log in.
+ * Recorded (failed logins are audited) but not counted toward the lock: it is no guess.
+ */
+export type LoginFailureReason = "bad_password" | "account_inactive";
+
 export type LoginEvent =
   | { type: "LoginSucceeded"; data: { user_id: string; organization_id: string; session_id: string; at: string } }
-  | { type: "LoginFailed"; data: { user_id: string; organization_id: string; reason: "bad_password"; at: string } }
+  | { type: "LoginFailed"; data: { user_id: string; organization_id: string; reason: LoginFailureReason; at: string } }
   | { type: "AccountLocked"; data: { user_id: string; organization_id: string; locked_until: string; lock_count: number; failures: number } };
 
 export type LoginCommand = {
@@ -24,6 +30,8 @@ export type LoginCommand = {
   userId: string;
   organizationId: string;
   passwordMatched: boolean;
+  /** False when the user or its organization is inactive: a right password still fails. Default true. */
+  accountUsable?: boolean;
   sessionId: string;
   at: Date;
 };
@@ -48,6 +56,7 @@ export function loginDecider(policy: LockoutPolicy = DEFAULT_LOCKOUT) {
         case "LoginSucceeded":
           return { ...state, failures: [] };
         case "LoginFailed":
+          if (event.data.reason === "account_inactive") return state;
           return { ...state, failures: [...state.failures, new Date(event.data.at)] };
         case "AccountLocked":
           return { failures: [], lockedUntil: new Date(event.data.locked_until), lockCount: event.data.lock_count };
@@ -62,6 +71,9 @@ export function loginDecider(policy: LockoutPolicy = DEFAULT_LOCKOUT) {
     decide(command: LoginCommand, state: LoginState): LoginEvent[] {
       if (isLocked(state, command.at)) return [];
       const ids = { user_id: command.userId, organization_id: command.organizationId };
+      if (command.passwordMatched && command.accountUsable === false) {
+        return [{ type: "LoginFailed", data: { ...ids, reason: "account_inactive", at: command.at.toISOString() } }];
+      }
       if (command.passwordMatched) return [{ type: "LoginSucceeded", data: { ...ids, session_id: command.sessionId, at: command.at.toISOString() } }];
       const failed: LoginEvent = { type: "LoginFailed", data: { ...ids, reason: "bad_password", at: command.at.toISOString() } };
       const recent = state.failures.filter((f) => command.at.getTime() - f.getTime() < policy.windowMs).length + 1;

@@ -86,6 +86,8 @@ export class PostgresEventStore implements EventStore {
   private stopListening?: Promise<() => Promise<void>>;
   private readonly pollIntervalMs: number;
   private readonly batchSize: number;
+  private notifying = false;
+  private notifyAgain = false;
 
   constructor(private readonly db: SqlClient, options: PostgresEventStoreOptions = {}) {
     this.name = db.kind;
@@ -104,6 +106,7 @@ export class PostgresEventStore implements EventStore {
       );
       // Same-process subscribers need not wait for the NOTIFY round trip.
       this.waker.wake();
+      this.notifyOthers();
       return { nextRevision: BigInt(row.next_revision), position: BigInt(row.last_position) };
     } catch (err) {
       const code = errorCode(err);
@@ -125,6 +128,31 @@ export class PostgresEventStore implements EventStore {
       if (isConnectionError(err)) throw new EventStoreUnavailableError("event store unreachable", err);
       throw err;
     }
+  }
+
+  /**
+   * Wakes subscribers in other processes, after the append has committed. Coalesced: at
+   * most one NOTIFY in flight per process, and one more if appends landed meanwhile.
+   * (NOTIFY inside the append transaction would serialize all commits on its lock.)
+   * If the process dies before notifying, other subscribers find the events by polling.
+   */
+  private notifyOthers(): void {
+    if (this.db.kind !== "postgres") return;
+    if (this.notifying) {
+      this.notifyAgain = true;
+      return;
+    }
+    this.notifying = true;
+    void this.db
+      .query("SELECT pg_notify($1, '')", [EVENTS_CHANNEL])
+      .catch(() => {})
+      .finally(() => {
+        this.notifying = false;
+        if (this.notifyAgain) {
+          this.notifyAgain = false;
+          this.notifyOthers();
+        }
+      });
   }
 
   /** Idempotency: the same event ids already stored in this stream, in order, count as success. */

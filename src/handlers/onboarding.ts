@@ -33,7 +33,7 @@ import { createOrganization, deleteOrganization, profileFrom, type CreateOrganiz
 import { createRole, ensureSystemRoles, roleNameClaim } from "./roles";
 import { createUser, deleteUser } from "./users";
 import { release } from "./reservations";
-import { getOrganization, whileOnboarding } from "../../projections/organizations/queries";
+import { getOrganization } from "../../projections/organizations/queries";
 import { rolesOfOrganization } from "../../projections/roles/queries";
 import type { OrganizationRow } from "../../projections/organizations/schema";
 import type { RoleRow } from "../../projections/roles/schema";
@@ -159,7 +159,7 @@ export async function onboardOrganization(deps: Deps, ctx: CommandContext, plan:
   const customRoles: Array<{ id: string; name: string }> = [];
   const userIds: string[] = [];
 
-  const position = await whileOnboarding(organizationId, async () => {
+  const position = await (async () => {
     try {
       await createOrganization(deps, ctx, plan.organization, { id: organizationId, provisioning: true });
       const { ids: systemIds } = await ensureSystemRoles(deps, orgCtx, organizationId);
@@ -180,7 +180,7 @@ export async function onboardOrganization(deps: Deps, ctx: CommandContext, plan:
           lastName: u.lastName,
           roleIds: u.roleNames.map((n) => roleIds.get(n)!),
           source: "onboard",
-        });
+        }, { duringOnboarding: true });
         userIds.push(userId);
       }
       const done = await handleCommand(
@@ -196,7 +196,7 @@ export async function onboardOrganization(deps: Deps, ctx: CommandContext, plan:
       await compensate(deps, orgCtx, organizationId, customRoles, userIds);
       throw err;
     }
-  });
+  })();
 
   // Visible from here on: never undone, even if reading it back is slow.
   await settle(deps, position);

@@ -57,7 +57,7 @@ function sessionIdOf(refreshToken: string): string | null {
   return m ? m[1] : null;
 }
 
-export async function login(deps: Deps, ctx: CommandContext, input: LoginInput, policy: LockoutPolicy = DEFAULT_LOCKOUT): Promise<IssuedTokens> {
+export async function login(deps: Deps, ctx: CommandContext, input: LoginInput, policy: LockoutPolicy = deps.config.lockout ?? DEFAULT_LOCKOUT): Promise<IssuedTokens> {
   const db = deps.db.drizzle;
   let organizationId: string | undefined;
   if (input.organization) {
@@ -71,37 +71,45 @@ export async function login(deps: Deps, ctx: CommandContext, input: LoginInput, 
     throw invalidCredentials();
   }
   // Without an organization, an e-mail held in several organizations is resolved by the
-  // password: the first account whose password matches.
-  let account: UserRow = candidates[0];
-  let matched = false;
-  if (candidates.length === 1) {
-    const state = await loginState(deps, account.id, policy);
-    if (isLocked(state.state, ctx.now)) {
+  // password: the first account whose password matches. A locked account is skipped
+  // (at the cost of a verification, as if it were tried).
+  const tried: UserRow[] = [];
+  let account: UserRow | undefined;
+  for (const candidate of candidates.slice(0, 5)) {
+    const { state } = await loginState(deps, candidate.id, policy);
+    if (isLocked(state, ctx.now)) {
       await verifyPassword(input.password, await dummyHash());
-      throw invalidCredentials();
+      continue;
     }
-    matched = await verifyPassword(input.password, openPassword(deps, account.id, account.passwordSealed));
-  } else {
-    for (const candidate of candidates.slice(0, 5)) {
-      if (await verifyPassword(input.password, openPassword(deps, candidate.id, candidate.passwordSealed))) {
-        account = candidate;
-        matched = true;
-        break;
-      }
+    tried.push(candidate);
+    if (await verifyPassword(input.password, openPassword(deps, candidate.id, candidate.passwordSealed))) {
+      account = candidate;
+      break;
     }
   }
 
   const sessionId = Bun.randomUUIDv7();
-  const userCtx: CommandContext = { ...ctx, organizationId: account.organizationId, actor: { type: "user", id: account.id } };
-  const outcome = await recordAttempt(deps, userCtx, account, matched, sessionId, policy);
+  const ctxOf = (u: UserRow): CommandContext => ({ ...ctx, organizationId: u.organizationId, actor: { type: "user", id: u.id } });
+  if (!account) {
+    // The wrong password counts against every account it was tried on: leaving the
+    // organization out must not be a way to guess past the lock of all but one of them.
+    for (const candidate of tried) await recordAttempt(deps, ctxOf(candidate), candidate, { passwordMatched: false, accountUsable: true }, sessionId, policy);
+    throw invalidCredentials();
+  }
+  const userCtx = ctxOf(account);
+  // Checked before recording: a refused login is a LoginFailed, never a LoginSucceeded.
+  const accountUsable = account.isActive && deps.security.organizationUsable(account.organizationId);
+  const outcome = await recordAttempt(deps, userCtx, account, { passwordMatched: true, accountUsable }, sessionId, policy);
   if (outcome !== "succeeded") throw invalidCredentials();
-  if (!account.isActive || !deps.security.organizationUsable(account.organizationId)) throw invalidCredentials();
 
   const hash = openPassword(deps, account.id, account.passwordSealed);
   if (needsRehash(hash)) {
     // Parameters changed since this hash was made: store it again at today's cost.
     const sealed = sealPassword(deps, account.id, await hashPassword(input.password));
-    await handleCommand(deps.store, stream.user(account.id), user, { type: "ChangePassword", passwordSealed: sealed, reason: "rehash" }, userCtx).catch(() => {});
+    // Best effort: the login itself succeeded; the next login tries again.
+    await handleCommand(deps.store, stream.user(account.id), user, { type: "ChangePassword", passwordSealed: sealed, reason: "rehash" }, userCtx).catch((err) => {
+      deps.logger.warn("password rehash failed", { user_id: account.id, error: err instanceof Error ? err.message : String(err) });
+    });
   }
   return startSession(deps, userCtx, { userId: account.id, organizationId: account.organizationId }, sessionId);
 }
@@ -122,14 +130,14 @@ async function recordAttempt(
   deps: Deps,
   ctx: CommandContext,
   account: UserRow,
-  passwordMatched: boolean,
+  attempt: { passwordMatched: boolean; accountUsable: boolean },
   sessionId: string,
   policy: LockoutPolicy,
 ): Promise<"succeeded" | "refused"> {
   const decider = loginDecider(policy);
-  for (let attempt = 0; attempt < 50; attempt++) {
+  for (let tries = 0; tries < 50; tries++) {
     const { state, revision } = await loginState(deps, account.id, policy);
-    const events = decider.decide({ type: "RecordLoginAttempt", userId: account.id, organizationId: account.organizationId, passwordMatched, sessionId, at: ctx.now }, state);
+    const events = decider.decide({ type: "RecordLoginAttempt", userId: account.id, organizationId: account.organizationId, ...attempt, sessionId, at: ctx.now }, state);
     if (events.length === 0) return "refused";
     try {
       await deps.store.append(stream.login(account.id), toNewEvents(events, ctx), revision);
@@ -180,6 +188,10 @@ export async function refresh(deps: Deps, ctx: CommandContext, refreshToken: str
   const streamId = stream.session(sessionId);
   const { state, revision } = await loadState(deps.store, streamId, session);
   if (state.status === "absent") throw invalidRefresh();
+  // Checked before deciding: a refused refresh must not rotate the token, or the holder's
+  // token would count as "reused" (and end the session) once the account is usable again.
+  const u = deps.security.users.get(state.userId);
+  if (!u || !u.isActive || !deps.security.organizationUsable(u.organizationId)) throw invalidRefresh();
   const sessionCtx: CommandContext = { ...ctx, organizationId: state.organizationId, actor: { type: "user", id: state.userId } };
   const next = newRefreshToken(sessionId);
   const events = session.decide(
@@ -201,8 +213,6 @@ export async function refresh(deps: Deps, ctx: CommandContext, refreshToken: str
   }
   await settle(deps, position);
   if (events[0].type !== "SessionRefreshed") throw invalidRefresh();
-  const u = deps.security.users.get(state.userId);
-  if (!u || !u.isActive || !deps.security.organizationUsable(u.organizationId)) throw invalidRefresh();
   const access = await deps.tokens.issueAccess({ sub: state.userId, org: state.organizationId, sid: sessionId }, ctx.now);
   return { accessToken: access.token, refreshToken: next, expiresIn: access.expiresIn, sessionId, userId: state.userId, organizationId: state.organizationId };
 }

@@ -46,9 +46,15 @@ export interface NewUser {
  * what was taken, so a failed create leaves the e-mail and the seat free.
  * Returns the position to settle on; the caller decides when to wait.
  */
-export async function createUser(deps: Deps, ctx: CommandContext, input: NewUser): Promise<{ userId: string; position: bigint }> {
+export async function createUser(
+  deps: Deps,
+  ctx: CommandContext,
+  input: NewUser,
+  options: { duringOnboarding?: boolean } = {},
+): Promise<{ userId: string; position: bigint }> {
   assertAcceptablePassword(input.password, "/body/password", { email: input.email });
-  const org = await getOrganization(deps.db.drizzle, input.organizationId);
+  // An onboarding creates users in its organization before it becomes visible.
+  const org = await getOrganization(deps.db.drizzle, input.organizationId, { includeProvisioning: options.duringOnboarding });
   if (!org) throw notFound("Organization");
   const userId = Bun.randomUUIDv7();
   const email = input.email.trim();

@@ -20,6 +20,8 @@ export function authRoutes(deps: Deps) {
     const u = deps.security.users.get(issued.userId)!;
     return {
       access_token: issued.accessToken,
+      // Seed 004's clients read the access token as `token`.
+      token: issued.accessToken,
       refresh_token: issued.refreshToken,
       token_type: "bearer" as const,
       expires_in: issued.expiresIn,

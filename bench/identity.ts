@@ -1,0 +1,484 @@
+/**
+ * Identity hot paths over real HTTP, against a service in its own process
+ * (bench/serve-app.ts) on PostgreSQL and on PGlite:
+ *
+ * 1. Logins/s (POST /api/v1/auth/login, LOGIN_CONCURRENCY workers over several
+ *    registered users) next to raw argon2id verifications/s (Bun.password.verify, the
+ *    service's ARGON2 parameters, same concurrency) in this process, alternating rounds.
+ *    Goal: login >= 0.8x raw (a login is one verification plus bookkeeping).
+ * 2. Refreshes/s (POST /api/v1/auth/refresh), REFRESH_CONCURRENCY workers, each rotating
+ *    its own session's refresh token in a chain. Goal: >= 1,000/s on PostgreSQL.
+ * 3. Authenticated GET /api/v1/users/me requests/s next to a bare Bun.serve hello world,
+ *    both driven by bench/loadgen.ts in a separate process with the same settings
+ *    (HTTP_CONNECTIONS keep-alive connections, warm-up, then a fixed window; the two
+ *    targets alternate ABBA). Goal: /users/me >= 0.5x hello world; every response 200.
+ *
+ * The service runs with its default LOG_LEVEL (info, unless LOG_LEVEL is set for the
+ * run): one JSON line per request on stdout, which goes to a temporary file here.
+ */
+import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
+import { loadavg, tmpdir } from "node:os";
+import { join } from "node:path";
+import { ARGON2, hashPassword, verifyPassword } from "../src/auth/passwords";
+import { histogramPercentile, mergeHistograms, type LoadgenResult } from "./loadgen";
+import type { Cell, ModuleResult, Row, Section } from "./report";
+import type { ReadyLine } from "./serve-app";
+import { BENCH_USER } from "./serve-app";
+import {
+  BACKENDS,
+  fmtInt,
+  fmtMs,
+  fmtRatio,
+  log,
+  Progress,
+  QUICK,
+  runInterleaved,
+  size,
+  type Backend,
+  type Phase,
+  type PoolResult,
+} from "./support";
+
+export const LOGIN_CONCURRENCY = Number(process.env.BENCH_LOGIN_CONCURRENCY ?? 4);
+export const REFRESH_CONCURRENCY = Number(process.env.BENCH_REFRESH_CONCURRENCY ?? 8);
+export const HTTP_CONNECTIONS = Number(process.env.BENCH_HTTP_CONNECTIONS ?? 32);
+const LOGIN_USERS = QUICK ? 8 : 16;
+const LOGINS = size(600);
+const REFRESHES = size(10_000);
+const LOGIN_ROUNDS = 4;
+/** /users/me and hello world: ABBA slices of SLICE_S seconds, each after WARMUP_S. */
+const HTTP_SLICES = QUICK ? 1 : 2;
+const SLICE_S = QUICK ? 3 : 5;
+const WARMUP_S = QUICK ? 1 : 2;
+
+const LOGIN_RATIO_TARGET = 0.8;
+const REFRESH_TARGET_POSTGRES = 1_000;
+const HTTP_RATIO_TARGET = 0.5;
+
+const SERVE_APP = new URL("./serve-app.ts", import.meta.url).pathname;
+const LOADGEN = new URL("./loadgen.ts", import.meta.url).pathname;
+const START_TIMEOUT_MS = 180_000;
+
+const load1 = () => Math.round(loadavg()[0] * 100) / 100;
+
+// ---------------------------------------------------------------- child processes
+
+interface Server {
+  ready: ReadyLine;
+  base: string;
+  logPath: string;
+  pid: number;
+  stop(): Promise<{ logLines: number; logBytes: number }>;
+}
+
+const running = new Set<Server>();
+
+/** Starts bench/serve-app.ts with stdout (the service's log) going to `logPath`. */
+async function startServer(args: string[], logPath: string, label: string): Promise<Server> {
+  const started = performance.now();
+  const proc = Bun.spawn([process.execPath, SERVE_APP, ...args, "--watch-stdin"], {
+    stdin: "pipe",
+    stdout: Bun.file(logPath),
+    stderr: "inherit",
+    env: process.env,
+  });
+  let exited: number | null = null;
+  void proc.exited.then((code) => (exited = code));
+  let ready: ReadyLine | undefined;
+  while (!ready) {
+    if (exited !== null) throw new Error(`${label}: serve-app exited with code ${exited} before it was ready`);
+    if (performance.now() - started > START_TIMEOUT_MS) {
+      proc.kill("SIGKILL");
+      throw new Error(`${label}: serve-app not ready after ${START_TIMEOUT_MS / 1000} s`);
+    }
+    await Bun.sleep(100);
+    const text = await readFile(logPath, "utf8").catch(() => "");
+    const line = text.split("\n").find((l) => l.startsWith('{"ready":true'));
+    if (line) ready = JSON.parse(line) as ReadyLine;
+  }
+  log(`  [${label}] serve-app ${ready.mode} ready on 127.0.0.1:${ready.port} (pid ${ready.pid}) in ${((performance.now() - started) / 1000).toFixed(2)} s`);
+  const server: Server = {
+    ready,
+    base: `http://127.0.0.1:${ready.port}`,
+    logPath,
+    pid: proc.pid,
+    async stop() {
+      running.delete(server);
+      if (exited === null) {
+        proc.kill("SIGTERM");
+        const killed = await Promise.race([proc.exited, Bun.sleep(20_000).then(() => null)]);
+        if (killed === null) {
+          log(`  [${label}] serve-app did not stop within 20 s; SIGKILL`);
+          proc.kill("SIGKILL");
+          await proc.exited;
+        }
+      }
+      const bytes = (await stat(logPath).catch(() => ({ size: 0 }))).size;
+      let lines = 0;
+      const text = await readFile(logPath, "utf8").catch(() => "");
+      for (let i = text.indexOf("\n"); i >= 0; i = text.indexOf("\n", i + 1)) lines++;
+      return { logLines: lines, logBytes: bytes };
+    },
+  };
+  running.add(server);
+  return server;
+}
+
+/** CPU seconds (user + system, all threads) a process has used so far; Linux only. */
+async function cpuSeconds(pid: number): Promise<number> {
+  try {
+    const text = await readFile(`/proc/${pid}/stat`, "utf8");
+    const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  } catch {
+    return NaN;
+  }
+}
+const CLOCK_TICKS = (() => {
+  try {
+    return Number(Bun.spawnSync(["getconf", "CLK_TCK"]).stdout.toString().trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+interface LoadRun extends LoadgenResult {
+  /** Server CPU cores busy during the steady part of the window (sampled by this process). */
+  serverCores: number;
+}
+
+/** One loadgen process; samples the server's CPU inside the measured window. */
+async function loadgen(url: string, headers: Record<string, string>, serverPid: number, seconds: number): Promise<LoadRun> {
+  const args = [LOADGEN, "--url", url, "--connections", String(HTTP_CONNECTIONS), "--duration", String(seconds), "--warmup", String(WARMUP_S)];
+  for (const [k, v] of Object.entries(headers)) args.push("-H", `${k}: ${v}`);
+  const proc = Bun.spawn([process.execPath, ...args], { stdout: "pipe", stderr: "pipe", env: process.env });
+  const stdout = new Response(proc.stdout).text();
+  const stderr = new Response(proc.stderr).text();
+  // Sample well inside the loaded period: after the warm-up (plus startup slack), before its end.
+  const t0 = performance.now();
+  const from = WARMUP_S * 1000 + 300;
+  const to = (WARMUP_S + seconds) * 1000 - 200;
+  await Bun.sleep(from);
+  const cpu0 = await cpuSeconds(serverPid);
+  const at0 = performance.now();
+  await Bun.sleep(Math.max(100, to - (performance.now() - t0)));
+  const cpu1 = await cpuSeconds(serverPid);
+  const at1 = performance.now();
+  const code = await proc.exited;
+  if (code !== 0) throw new Error(`loadgen exited with ${code}: ${(await stderr).trim()}`);
+  const result = JSON.parse((await stdout).trim().split("\n").pop()!) as LoadgenResult;
+  return { ...result, serverCores: (cpu1 - cpu0) / ((at1 - at0) / 1000) };
+}
+
+interface HttpFigures {
+  requests: number;
+  errors: number;
+  statuses: Record<string, number>;
+  firstError: string | null;
+  seconds: number;
+  rps: number;
+  p50: number;
+  p99: number;
+  serverCores: number;
+  clientCores: number;
+  /** Server CPU per request, microseconds. */
+  serverUsPerRequest: number;
+}
+
+function combine(runs: LoadRun[]): HttpFigures {
+  const requests = runs.reduce((n, r) => n + r.requests, 0);
+  const errors = runs.reduce((n, r) => n + r.errors, 0);
+  const seconds = runs.reduce((n, r) => n + r.durationS, 0);
+  const statuses: Record<string, number> = {};
+  for (const r of runs) for (const [s, n] of Object.entries(r.statuses)) statuses[s] = (statuses[s] ?? 0) + n;
+  const histogram = mergeHistograms(runs.map((r) => r.histogram));
+  const weighted = (pick: (r: LoadRun) => number) => runs.reduce((n, r) => n + pick(r) * r.durationS, 0) / seconds;
+  const rps = requests / seconds;
+  const serverCores = weighted((r) => r.serverCores);
+  return {
+    requests,
+    errors,
+    statuses,
+    firstError: runs.find((r) => r.firstError)?.firstError ?? null,
+    seconds,
+    rps,
+    p50: histogramPercentile(histogram, 0.5),
+    p99: histogramPercentile(histogram, 0.99),
+    serverCores,
+    clientCores: weighted((r) => r.clientCpuS / r.durationS),
+    serverUsPerRequest: (serverCores / rps) * 1e6,
+  };
+}
+
+// ---------------------------------------------------------------- HTTP client for phases 1-2
+
+interface Tokens {
+  access_token: string;
+  refresh_token: string;
+}
+
+async function postJson(url: string, body: unknown, expect: number): Promise<Tokens> {
+  const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+  const text = await res.text();
+  if (res.status !== expect) throw new Error(`POST ${new URL(url).pathname}: ${res.status} (expected ${expect}): ${text.slice(0, 300)}`);
+  return JSON.parse(text) as Tokens;
+}
+
+const loginUser = (i: number) => ({ email: `login-${i}@bench-identity.test`, password: `Bench-Login-${i}-Passw0rd!` });
+
+// ---------------------------------------------------------------- one backend
+
+interface BackendFigures {
+  users: number;
+  login: PoolResult;
+  raw: PoolResult;
+  refresh: PoolResult;
+  hello: HttpFigures;
+  me: HttpFigures;
+  logLevel: string;
+  logLines: number;
+  logBytes: number;
+  load: Record<string, number>;
+}
+
+async function benchBackend(backend: Backend, hello: Server, workdir: string): Promise<BackendFigures> {
+  const tag = `[${backend}]`;
+  log(`\n[identity] ${backend}: service in its own process (bench/serve-app.ts)`);
+  const app = await startServer(["--mode", "app", "--backend", backend], join(workdir, `serve-app-${backend}.log`), backend);
+  const load: Record<string, number> = { start: load1() };
+  let stopped: { logLines: number; logBytes: number } | undefined;
+  try {
+    const api = `${app.base}/api/v1`;
+
+    // ---- users: registered through the API (each costs an argon2id hash), then raw hashes
+    // of the same passwords for the verification baseline.
+    const reg = new Progress(`${tag} registering users via POST /auth/register`, LOGIN_USERS, "users");
+    let registered = 0;
+    let nextUser = 0;
+    await Promise.all(
+      Array.from({ length: LOGIN_CONCURRENCY }, async () => {
+        for (let i = nextUser++; i < LOGIN_USERS; i = nextUser++) {
+          await postJson(`${api}/auth/register`, { ...loginUser(i), organization: BENCH_USER.organization }, 201);
+          reg.update(++registered);
+        }
+      }),
+    );
+    reg.done(registered);
+    const hashes: string[] = [];
+    for (let i = 0; i < LOGIN_USERS; i++) hashes.push(await hashPassword(loginUser(i).password));
+
+    // ---- 1. login vs raw verification, same concurrency, alternating rounds.
+    const loginPhases: Phase[] = [
+      {
+        label: `${tag} POST /auth/login (C=${LOGIN_CONCURRENCY}, ${LOGIN_USERS} users)`,
+        ops: LOGINS,
+        concurrency: LOGIN_CONCURRENCY,
+        unitsPerOp: 1,
+        unit: "logins",
+        op: async (i) => {
+          const t = await postJson(`${api}/auth/login`, loginUser(i % LOGIN_USERS), 200);
+          if (!t.access_token) throw new Error("login answered without an access token");
+        },
+      },
+      {
+        label: `${tag} raw argon2id verify (C=${LOGIN_CONCURRENCY})`,
+        ops: LOGINS,
+        concurrency: LOGIN_CONCURRENCY,
+        unitsPerOp: 1,
+        unit: "verifies",
+        op: async (i) => {
+          if (!(await verifyPassword(loginUser(i % LOGIN_USERS).password, hashes[i % LOGIN_USERS]))) throw new Error("raw verify returned false");
+        },
+      },
+    ];
+    for (const phase of loginPhases) await Promise.all(Array.from({ length: LOGIN_CONCURRENCY }, (_, w) => phase.op(w, w)));
+    load.login = load1();
+    const [login, raw] = await runInterleaved(loginPhases, { rounds: LOGIN_ROUNDS });
+
+    // ---- 2. refresh chains: each worker its own session, rotated on every call.
+    const chains: string[] = [];
+    for (let w = 0; w < REFRESH_CONCURRENCY; w++) chains.push((await postJson(`${api}/auth/login`, loginUser(w % LOGIN_USERS), 200)).refresh_token);
+    const refreshPhase: Phase = {
+      label: `${tag} POST /auth/refresh (C=${REFRESH_CONCURRENCY}, one chain per worker)`,
+      ops: REFRESHES,
+      concurrency: REFRESH_CONCURRENCY,
+      unitsPerOp: 1,
+      unit: "refreshes",
+      op: async (_i, w) => {
+        const t = await postJson(`${api}/auth/refresh`, { refresh_token: chains[w] }, 200);
+        chains[w] = t.refresh_token;
+      },
+    };
+    for (let k = 0; k < 5; k++) await Promise.all(chains.map((_, w) => refreshPhase.op(0, w)));
+    load.refresh = load1();
+    const [refresh] = await runInterleaved([refreshPhase], { rounds: 1 });
+
+    // ---- 3. GET /users/me vs hello world, loadgen in its own process, ABBA.
+    const meUrl = `${api}/users/me`;
+    const auth = { authorization: `Bearer ${app.ready.access_token}` };
+    const check = await fetch(meUrl, { headers: auth });
+    if (check.status !== 200) throw new Error(`GET /users/me answered ${check.status}: ${(await check.text()).slice(0, 300)}`);
+    await check.arrayBuffer().catch(() => {});
+    load.http = load1();
+    const helloRuns: LoadRun[] = [];
+    const meRuns: LoadRun[] = [];
+    const targets = [
+      { name: "hello world", run: () => loadgen(`${hello.base}/`, {}, hello.pid, SLICE_S), into: helloRuns },
+      { name: "GET /users/me", run: () => loadgen(meUrl, auth, app.pid, SLICE_S), into: meRuns },
+    ];
+    for (let s = 0; s < HTTP_SLICES; s++) {
+      for (let k = 0; k < targets.length; k++) {
+        const t = targets[(k + s) % targets.length];
+        const r = await t.run();
+        t.into.push(r);
+        log(
+          `  ${tag} ${t.name} (slice ${s + 1}/${HTTP_SLICES}, ${HTTP_CONNECTIONS} connections, ${WARMUP_S} s warm-up + ${SLICE_S} s): ` +
+            `${fmtInt(r.rps)} req/s, p50 ${fmtMs(r.p50)}, p99 ${fmtMs(r.p99)}, errors ${r.errors}` +
+            `${r.firstError ? ` (first: ${r.firstError.slice(0, 120)})` : ""}, server ${r.serverCores.toFixed(2)} cores, loadgen ${(r.clientCpuS / r.durationS).toFixed(2)} cores`,
+        );
+      }
+    }
+    load.end = load1();
+    const result = { users: LOGIN_USERS, login, raw, refresh, hello: combine(helloRuns), me: combine(meRuns), logLevel: app.ready.log_level ?? "?", load };
+    stopped = await app.stop();
+    log(`  ${tag} service wrote ${fmtInt(stopped.logLines)} log lines (${(stopped.logBytes / 2 ** 20).toFixed(1)} MiB) at LOG_LEVEL=${result.logLevel}`);
+    return { ...result, ...stopped };
+  } finally {
+    if (!stopped) await app.stop().catch(() => {});
+  }
+}
+
+// ---------------------------------------------------------------- cells
+
+function rateCell(r: PoolResult, unit: string): Cell {
+  return {
+    value: r.perSecond,
+    text: `${fmtInt(r.perSecond)} ${unit}/s (p50 ${fmtMs(r.p50)}, p99 ${fmtMs(r.p99)})${r.capped ? " [time-capped]" : ""}`,
+    detail: { ...r },
+  };
+}
+
+function httpCell(f: HttpFigures): Cell {
+  return {
+    value: f.rps,
+    text: `${fmtInt(f.rps)} req/s (p50 ${fmtMs(f.p50)}, p99 ${fmtMs(f.p99)})`,
+    detail: { ...f },
+  };
+}
+
+export async function benchIdentity(): Promise<ModuleResult> {
+  const started = performance.now();
+  const workdir = await mkdtemp(join(tmpdir(), "ledgerline-bench-identity-"));
+  const figures: Partial<Record<Backend, BackendFigures>> = {};
+  log(
+    `[identity] logins ${fmtInt(LOGINS)} + raw verifies ${fmtInt(LOGINS)} (C=${LOGIN_CONCURRENCY}), refreshes ${fmtInt(REFRESHES)} (C=${REFRESH_CONCURRENCY}), ` +
+      `HTTP ${HTTP_SLICES * SLICE_S} s per target (${HTTP_CONNECTIONS} connections); argon2id m=${ARGON2.memoryCost} t=${ARGON2.timeCost}`,
+  );
+  const hello = await startServer(["--mode", "hello"], join(workdir, "serve-hello.log"), "hello");
+  try {
+    for (const backend of BACKENDS) figures[backend] = await benchBackend(backend, hello, workdir);
+  } finally {
+    await hello.stop().catch(() => {});
+    for (const s of [...running]) await s.stop().catch(() => {});
+    await rm(workdir, { recursive: true, force: true });
+  }
+
+  const row = (key: string, label: string, pick: (f: BackendFigures, b: Backend) => Cell | undefined, extra: Partial<Row> = {}): Row => {
+    const cells: Row["cells"] = {};
+    for (const b of BACKENDS) {
+      const cell = figures[b] && pick(figures[b]!, b);
+      if (cell) cells[b] = cell;
+    }
+    return { key, label, cells, ...extra };
+  };
+  const any = Object.values(figures)[0];
+  const logLevel = any?.logLevel ?? "info";
+
+  const logins: Section = {
+    title: `Login vs raw argon2id (m=${ARGON2.memoryCost}, t=${ARGON2.timeCost}), C=${LOGIN_CONCURRENCY} on both sides, ${LOGIN_USERS} users, ${fmtInt(LOGINS)} each`,
+    rows: [
+      row("login.http", "POST /api/v1/auth/login (HTTP, separate process)", (f) => rateCell(f.login, "logins")),
+      row("login.raw", "raw Bun.password.verify (this process)", (f) => rateCell(f.raw, "verifies")),
+      row(
+        "login.ratio",
+        "ratio login/raw",
+        (f) => {
+          const value = f.login.perSecond / f.raw.perSecond;
+          return { value, text: fmtRatio(value), pass: value >= LOGIN_RATIO_TARGET };
+        },
+        { derived: true, target: `>= ${LOGIN_RATIO_TARGET}x raw` },
+      ),
+    ],
+  };
+  const refreshes: Section = {
+    title: `Refresh token rotation, C=${REFRESH_CONCURRENCY}, each worker its own session chain (${fmtInt(REFRESHES)} calls)`,
+    rows: [
+      row(
+        "refresh.http",
+        "POST /api/v1/auth/refresh (HTTP, separate process)",
+        (f, b) => ({ ...rateCell(f.refresh, "refreshes"), ...(b === "postgres" ? { pass: f.refresh.perSecond >= REFRESH_TARGET_POSTGRES } : {}) }),
+        { target: `>= ${fmtInt(REFRESH_TARGET_POSTGRES)}/s (postgres)` },
+      ),
+    ],
+  };
+  const http: Section = {
+    title: `Authenticated read vs bare Bun.serve: loadgen process, ${HTTP_CONNECTIONS} keep-alive connections, ${HTTP_SLICES}x(${WARMUP_S} s warm-up + ${SLICE_S} s) per target, ABBA`,
+    rows: [
+      row("http.hello", "GET / on bare Bun.serve (hello world)", (f) => httpCell(f.hello)),
+      row("http.me", `GET /api/v1/users/me (Bearer JWT, LOG_LEVEL=${logLevel})`, (f) => httpCell(f.me)),
+      row(
+        "http.ratio",
+        "ratio /users/me / hello world",
+        (f) => {
+          const value = f.me.rps / f.hello.rps;
+          return { value, text: fmtRatio(value), pass: value >= HTTP_RATIO_TARGET };
+        },
+        { derived: true, target: `>= ${HTTP_RATIO_TARGET}x hello` },
+      ),
+      row(
+        "http.me.errors",
+        "non-200 responses (/users/me; hello)",
+        (f) => ({
+          value: f.me.errors,
+          text: `${fmtInt(f.me.errors)} of ${fmtInt(f.me.requests)}; ${fmtInt(f.hello.errors)} of ${fmtInt(f.hello.requests)}`,
+          pass: f.me.errors === 0 && f.hello.errors === 0,
+          detail: { me: f.me.statuses, hello: f.hello.statuses, firstError: f.me.firstError ?? f.hello.firstError },
+        }),
+        { derived: true, target: "0" },
+      ),
+      row(
+        "http.cpu",
+        "server CPU per request (/users/me; hello)",
+        (f) => ({
+          value: f.me.serverUsPerRequest,
+          text: `${fmtInt(f.me.serverUsPerRequest)} us; ${fmtInt(f.hello.serverUsPerRequest)} us (server ${f.me.serverCores.toFixed(2)}/${f.hello.serverCores.toFixed(2)} cores, loadgen ${f.me.clientCores.toFixed(2)}/${f.hello.clientCores.toFixed(2)})`,
+          detail: { meServerCores: f.me.serverCores, helloServerCores: f.hello.serverCores, meClientCores: f.me.clientCores, helloClientCores: f.hello.clientCores },
+        }),
+        { derived: true },
+      ),
+    ],
+  };
+
+  const notes = [
+    `identity: the service runs in its own process (bench/serve-app.ts: migrate, buildDeps, projector, security state, bootstrap, createApp().listen on 127.0.0.1); logins and refreshes are sent by this process with fetch, /users/me and hello world by bench/loadgen.ts in a third process. All three share the machine's cores.`,
+    `identity: LOG_LEVEL=${logLevel} (the service default is info: one JSON access-log line per request on stdout, written to a temporary file here); ` +
+      Object.entries(figures)
+        .map(([b, f]) => `${b}: ${fmtInt(f!.logLines)} lines, ${(f!.logBytes / 2 ** 20).toFixed(1)} MiB`)
+        .join("; ") +
+      ".",
+    `identity: load average (1 min) at each phase start: ` +
+      Object.entries(figures)
+        .map(([b, f]) => `${b} ${Object.entries(f!.load).map(([k, v]) => `${k} ${v}`).join(", ")}`)
+        .join("; ") +
+      ".",
+    `identity: server CPU per request = server process CPU (all threads, /proc) over the steady part of the window / req/s; the loadgen itself needs about one core, so on a 2-core machine the hello world figure is bounded by the client as much as by the server.`,
+  ];
+  return { module: "identity", sections: [logins, refreshes, http], notes, seconds: (performance.now() - started) / 1000 };
+}
+
+if (import.meta.main) {
+  const { renderTable } = await import("./report");
+  const result = await benchIdentity();
+  console.log(renderTable([result], {}));
+  for (const n of result.notes) console.log(`note: ${n}`);
+}
