@@ -4,6 +4,10 @@ export const stream = {
   user: (id: string) => `user-${id}`,
   session: (id: string) => `session-${id}`,
   role: (id: string) => `role-${id}`,
+  permission: (id: string) => `permission-${id}`,
+  roleRequest: (id: string) => `role_request-${id}`,
+  location: (id: string) => `location-${id}`,
+  apiKey: (id: string) => `apikey-${id}`,
   /** Login attempts and lockout of one user. */
   login: (userId: string) => `login-${userId}`,
   /** How many users an organization has, against max_users. */
