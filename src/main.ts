@@ -8,6 +8,7 @@ import { migrate } from "./db/migrate";
 import { buildDeps } from "./wiring";
 import { createApp } from "./app";
 import { bootstrap } from "./handlers/bootstrap";
+import { bootstrapDemo } from "./handlers/demo";
 import { DataDirInUseError } from "./db/datadir-lock";
 import { MAX_BODY_BYTES } from "./http/errors";
 
@@ -41,12 +42,18 @@ async function main() {
   await deps.security.start();
 
   const boot = await bootstrap(deps);
+  const demo = config.demo ? await bootstrapDemo(deps) : undefined;
   const app = createApp(deps).listen({ port: config.port, hostname: config.host, maxRequestBodySize: MAX_BODY_BYTES * 2 });
   // After listen: a start that fails (port taken) never shows a password it then forgets.
   if (boot.generatedPassword) {
     // Printed once, on the terminal only (never through the logger or into an event).
     process.stdout.write(
       `\n  Super admin created: ${boot.superAdminEmail}\n  Password (shown once): ${boot.generatedPassword}\n  Set SUPER_ADMIN_PASSWORD to choose it yourself.\n\n`,
+    );
+  }
+  if (demo?.generatedPassword) {
+    process.stdout.write(
+      `  Demo organization "${demo.organizationSlug}" created; its admin: ${demo.adminEmail}\n  Demo admin password (shown once): ${demo.generatedPassword}\n\n`,
     );
   }
 

@@ -165,7 +165,7 @@ function deadPid(): number {
 
 describe("given a fresh DATA_DIR and no configuration (embedded mode)", () => {
   const dataDir = tempDataDir();
-  const state: { first?: Running; password?: string; token?: string; org?: { id: string; slug: string } } = {};
+  const state: { first?: Running; password?: string; demoPassword?: string; token?: string; org?: { id: string; slug: string } } = {};
 
   test("when started, then /health answers 200 healthy on PGlite and the generated password is printed exactly once", async () => {
     state.first = start(dataDir);
@@ -173,7 +173,7 @@ describe("given a fresh DATA_DIR and no configuration (embedded mode)", () => {
     expect(health.checks.read_database).toMatchObject({ status: "ok", kind: "pglite" });
     expect(health.checks.event_store).toMatchObject({ status: "ok", adapter: "pglite" });
     expect(health.checks.projections.leader).toBe(true);
-    // The banner is written before listening: it is there once /health answers.
+    // The banner is written in the same tick as listen(): it is there once /health answers.
     const passwords = printedPasswords(state.first.out.stdout);
     expect(passwords).toHaveLength(1);
     expect(passwords[0].length).toBeGreaterThanOrEqual(16);
@@ -190,6 +190,16 @@ describe("given a fresh DATA_DIR and no configuration (embedded mode)", () => {
     state.token = await tokenFor(r, DEFAULT_ADMIN_EMAIL, state.password!);
     const wrong = await login(r, DEFAULT_ADMIN_EMAIL, `${state.password}x`);
     expect(wrong.status).toBe(401);
+  });
+
+  test("when logging in to the demo organization with the printed demo admin password, then the admin of 'demo' gets a token", async () => {
+    const r = state.first!;
+    const demo = /Demo admin password \(shown once\): (\S+)/.exec(r.out.stdout);
+    expect(demo).not.toBeNull();
+    expect(r.out.stdout).toContain('Demo organization "demo" created; its admin: admin@demo.ledgerline.local');
+    const res = await api(r, "POST", "/api/v1/auth/login", { body: { email: "admin@demo.ledgerline.local", password: demo![1], organization: "demo" } });
+    expect({ status: res.status, role: res.body?.user?.role }).toEqual({ status: 200, role: "admin" });
+    state.demoPassword = demo![1];
   });
 
   test("when an organization is created through the API, then it is listed", async () => {
@@ -242,6 +252,8 @@ describe("given a fresh DATA_DIR and no configuration (embedded mode)", () => {
     expect(printedPasswords(again.out.stdout)).toEqual([]);
     expect(again.out.stdout).not.toContain(state.password!);
     expect(again.out.stdout).not.toContain("Super admin created");
+    expect(again.out.stdout).not.toContain("Demo admin password");
+    expect(again.out.stdout).not.toContain(state.demoPassword!);
     const token = await tokenFor(again, DEFAULT_ADMIN_EMAIL, state.password!);
     // The old token still verifies too: the generated JWT secret was reused.
     const withOldToken = await api(again, "GET", `/api/v1/organizations/${state.org!.id}`, { token: state.token });
