@@ -13,9 +13,14 @@ import { systemRoutes } from "./http/routes/system";
 import { authRoutes } from "./http/routes/auth";
 import { organizationRoutes } from "./http/routes/organizations";
 import { usersRoutes } from "./http/routes/users";
+import { rolesRoutes } from "./http/routes/roles";
+import { permissionsRoutes } from "./http/routes/permissions";
+import { roleRequestRoutes } from "./http/routes/role-requests";
+import { locationRoutes } from "./http/routes/locations";
+import { apiKeysRoutes } from "./http/routes/api-keys";
 
 function features(deps: Deps, prefix: string) {
-  return new Elysia({ prefix }).use(systemRoutes(deps)).use(authRoutes(deps)).use(organizationRoutes(deps)).use(usersRoutes(deps));
+  return new Elysia({ prefix }).use(systemRoutes(deps)).use(authRoutes(deps)).use(organizationRoutes(deps)).use(usersRoutes(deps)).use(rolesRoutes(deps)).use(permissionsRoutes(deps)).use(roleRequestRoutes(deps)).use(locationRoutes(deps)).use(apiKeysRoutes(deps));
 }
 
 export function createApp(deps: Deps) {

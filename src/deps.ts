@@ -8,6 +8,7 @@ import type { TokenService } from "./auth/tokens";
 import type { Metrics } from "./http/metrics";
 import type { Projector } from "../projections/runner/projector";
 import type { SecurityState } from "./auth/security-state";
+import type { ApiKeyUsage } from "./auth/api-key-usage";
 
 export interface Deps {
   config: Config;
@@ -16,6 +17,8 @@ export interface Deps {
   projector: Projector;
   /** In-memory sessions, users, roles, organizations for the per-request check. */
   security: SecurityState;
+  /** Last-used times of API keys, batched in memory and flushed to api_key_usage. */
+  apiKeyUsage: ApiKeyUsage;
   logger: Logger;
   metrics: Metrics;
   secrets: SecretBox;

@@ -75,6 +75,7 @@ async function main() {
     logger.info("shutting down", { signal });
     try {
       await app.stop();
+      await deps.apiKeyUsage.stop();
       await deps.projector.stop();
       await deps.security.stop();
       await deps.store.close();

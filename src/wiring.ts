@@ -14,6 +14,7 @@ import { TokenService } from "./auth/tokens";
 import { Projector } from "../projections/runner/projector";
 import { allProjections } from "../projections";
 import { SecurityState } from "./auth/security-state";
+import { ApiKeyUsage } from "./auth/api-key-usage";
 
 export async function createEventStore(config: Pick<Config, "eventstoreUrl">, db: SqlClient): Promise<EventStore> {
   if (config.eventstoreUrl) {
@@ -45,6 +46,7 @@ export async function buildDeps(config: Config, db: SqlClient, options: { store?
     store,
     projector,
     security: new SecurityState(store, logger),
+    apiKeyUsage: new ApiKeyUsage(db, logger),
     logger,
     metrics,
     secrets: new SecretBox(config.dataEncryptionKey),

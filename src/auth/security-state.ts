@@ -40,6 +40,20 @@ export interface RoleAccess {
   permissions: Set<string>;
 }
 
+/** An API key as authentication needs it; the secret itself is known only by its hash. */
+export interface ApiKeyAccess {
+  id: string;
+  organizationId: string;
+  createdBy: string;
+  keyHash: string;
+  scopes: readonly string[];
+  status: "active" | "rotated" | "revoked";
+  /** Epoch ms; null: no expiry. */
+  expiresAt: number | null;
+  /** Epoch ms until which a rotated key still works; null: it stopped at rotation. */
+  graceUntil: number | null;
+}
+
 export interface SessionAccess {
   id: string;
   userId: string;
@@ -68,6 +82,9 @@ const TYPES = [
   "SessionStarted",
   "SessionRefreshed",
   "SessionEnded",
+  "ApiKeyCreated",
+  "ApiKeyRotated",
+  "ApiKeyRevoked",
 ] as const;
 
 type Data = Record<string, any>;
@@ -77,6 +94,9 @@ export class SecurityState {
   readonly users = new Map<string, UserAccess>();
   readonly roles = new Map<string, RoleAccess>();
   readonly sessions = new Map<string, SessionAccess>();
+  /** Live (active or rotated) API keys by id; revoked keys are forgotten. */
+  readonly apiKeys = new Map<string, ApiKeyAccess>();
+  private readonly apiKeysByHash = new Map<string, ApiKeyAccess>();
   private position = 0n;
   private waiters: Array<{ position: bigint; resolve: () => void }> = [];
   private abort?: AbortController;
@@ -101,7 +121,10 @@ export class SecurityState {
     if (head > this.position) this.position = head;
     this.abort = new AbortController();
     const signal = this.abort.signal;
-    const pruner = setInterval(() => this.pruneExpiredSessions(), 10 * 60_000);
+    const pruner = setInterval(() => {
+      this.pruneExpiredSessions();
+      this.pruneDeadApiKeys();
+    }, 10 * 60_000);
     signal.addEventListener("abort", () => clearInterval(pruner), { once: true });
     this.running = (async () => {
       while (!signal.aborted) {
@@ -169,6 +192,36 @@ export class SecurityState {
     return pruned;
   }
 
+  /**
+   * The key with this SHA-256, if it may authenticate at `now`: not revoked, not
+   * expired, not rotated past its grace period, its organization usable, its creator
+   * still an active member of it. Null for every other case alike.
+   */
+  usableApiKey(keyHash: string, now = Date.now()): { key: ApiKeyAccess; creator: UserAccess } | null {
+    const key = this.apiKeysByHash.get(keyHash);
+    if (!key) return null;
+    if (key.status === "revoked") return null;
+    if (key.status === "rotated" && (key.graceUntil === null || key.graceUntil <= now)) return null;
+    if (key.expiresAt !== null && key.expiresAt <= now) return null;
+    if (!this.organizationUsable(key.organizationId)) return null;
+    const creator = this.users.get(key.createdBy);
+    if (!creator || !creator.isActive || creator.organizationId !== key.organizationId) return null;
+    return { key, creator };
+  }
+
+  /** Expired keys and rotated keys past their grace can never be used again: forget them. */
+  pruneDeadApiKeys(now = Date.now()): number {
+    let pruned = 0;
+    for (const [id, k] of this.apiKeys) {
+      const dead = (k.expiresAt !== null && k.expiresAt <= now) || (k.status === "rotated" && (k.graceUntil === null || k.graceUntil <= now));
+      if (dead && this.apiKeys.delete(id)) {
+        this.apiKeysByHash.delete(k.keyHash);
+        pruned++;
+      }
+    }
+    return pruned;
+  }
+
   organizationUsable(id: string): boolean {
     const o = this.organizations.get(id);
     return Boolean(o && o.active && !o.provisioning);
@@ -181,6 +234,8 @@ export class SecurityState {
     this.users.clear();
     this.roles.clear();
     this.sessions.clear();
+    this.apiKeys.clear();
+    this.apiKeysByHash.clear();
     this.position = 0n;
     await this.start();
   }
@@ -305,6 +360,36 @@ export class SecurityState {
         // Ended sessions are forgotten: an unknown session id is refused like an ended one.
         this.sessions.delete(d.session_id);
         break;
+      case "ApiKeyCreated": {
+        const key: ApiKeyAccess = {
+          id: d.api_key_id,
+          organizationId: d.organization_id,
+          createdBy: d.created_by,
+          keyHash: d.key_hash,
+          scopes: [...d.scopes],
+          status: "active",
+          expiresAt: d.expires_at ? Date.parse(d.expires_at) : null,
+          graceUntil: null,
+        };
+        this.apiKeys.set(key.id, key);
+        this.apiKeysByHash.set(key.keyHash, key);
+        break;
+      }
+      case "ApiKeyRotated": {
+        const key = this.apiKeys.get(d.api_key_id);
+        if (!key) break;
+        key.status = "rotated";
+        key.graceUntil = d.grace_until ? Date.parse(d.grace_until) : null;
+        break;
+      }
+      case "ApiKeyRevoked": {
+        // Revoked keys can never work again: forgotten, refused like an unknown key.
+        const key = this.apiKeys.get(d.api_key_id);
+        if (!key) break;
+        this.apiKeys.delete(key.id);
+        this.apiKeysByHash.delete(key.keyHash);
+        break;
+      }
     }
     for (const l of this.listeners) l(e);
   }

@@ -1,6 +1,7 @@
 /**
- * First start: the built-in `system` organization and the super admin. Idempotent and
- * safe when several processes start together (the reservation streams decide).
+ * First start: the built-in `system` organization, the system permission catalog and
+ * the super admin. Idempotent and safe when several processes start together (the
+ * reservation streams decide).
  */
 import { randomBytes } from "node:crypto";
 import { settle, type Deps } from "../deps";
@@ -15,6 +16,7 @@ import { hashPassword } from "../auth/passwords";
 import { claim, release } from "./reservations";
 import { createOrganization, SYSTEM_ORGANIZATION_ID } from "./organizations";
 import { emailClaim, sealPassword } from "./users";
+import { ensureSystemPermissions } from "./permissions";
 
 export interface BootstrapResult {
   superAdminEmail: string;
@@ -36,6 +38,9 @@ export async function bootstrap(deps: Deps): Promise<BootstrapResult> {
       if (!(err instanceof DomainError && err.kind === "conflict")) throw err;
     });
   }
+
+  // The permission catalog: every system permission not yet defined gets its event.
+  await ensureSystemPermissions(deps, ctx);
 
   const email = deps.config.superAdminEmail;
   const c = emailClaim(SYSTEM_ORGANIZATION_ID, email);

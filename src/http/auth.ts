@@ -6,13 +6,19 @@
  * The check runs on memory only: the verified-token cache, then the security state
  * (session live, user active, organization active, role permissions), which the event
  * subscription keeps current. No database round trip per request.
+ *
+ * Without an Authorization header, `x-api-key: <secret>` authenticates as the key: its
+ * SHA-256 is looked up in the security state, and the principal's permissions are the
+ * key's scopes intersected with its creator's permissions at this moment.
  */
 import { Elysia } from "elysia";
 import type { Deps } from "../deps";
 import { DomainError } from "../domain/errors";
 import { InvalidTokenError } from "../auth/tokens";
 import { SYSTEM_ORGANIZATION_ID } from "../handlers/organizations";
-import type { UserAccess } from "../auth/security-state";
+import type { ApiKeyAccess, UserAccess } from "../auth/security-state";
+import { hashApiKey } from "../domain/api-key";
+import { PLATFORM_PERMISSIONS } from "../domain/permissions";
 
 export interface Principal {
   type: "user" | "api_key";
@@ -64,12 +70,56 @@ export function principalForUser(deps: Pick<Deps, "security">, user: UserAccess,
   };
 }
 
+/** One answer for every way a key can be unusable: unknown, revoked, expired, rotated, suspended. */
+const INVALID_API_KEY = "Invalid API key";
+/** Our secrets are ~60 characters; anything far longer is not one (and is not hashed). */
+const MAX_API_KEY_LENGTH = 256;
+
+/**
+ * What a key may do right now: its scopes, narrowed to what its creator holds now (a
+ * role revoked from the creator narrows the key on the next request). A super admin's
+ * key carries its organization-scoped scopes, never the platform's, and is no super admin.
+ */
+export function apiKeyPermissions(deps: Pick<Deps, "security">, key: ApiKeyAccess, creator: UserAccess): Set<string> {
+  const out = new Set<string>();
+  if (creator.organizationId === SYSTEM_ORGANIZATION_ID) {
+    for (const s of key.scopes) if (!PLATFORM_PERMISSIONS.includes(s)) out.add(s);
+    return out;
+  }
+  const held = deps.security.permissionsOf(creator);
+  for (const s of key.scopes) if (held.has(s)) out.add(s);
+  return out;
+}
+
+export function principalForApiKey(deps: Pick<Deps, "security" | "apiKeyUsage">, secret: string, now = Date.now()): Principal {
+  const presented = secret.trim();
+  if (!presented || presented.length > MAX_API_KEY_LENGTH) throw unauthorized(INVALID_API_KEY);
+  const found = deps.security.usableApiKey(hashApiKey(presented), now);
+  if (!found) throw unauthorized(INVALID_API_KEY);
+  const { key, creator } = found;
+  deps.apiKeyUsage.touch(key.id, now);
+  return {
+    type: "api_key",
+    id: key.id,
+    userId: creator.id,
+    organizationId: key.organizationId,
+    sessionId: null,
+    email: creator.email,
+    isSuperAdmin: false,
+    permissions: apiKeyPermissions(deps, key, creator),
+  };
+}
+
 export async function authenticate(deps: Deps, request: Request): Promise<Principal> {
   if (hasCredentialsInQuery(request.url)) {
     throw unauthorized("Credentials in the query string are refused; use the Authorization or x-api-key header");
   }
   const token = bearerToken(request);
-  if (!token) throw unauthorized();
+  if (!token) {
+    const apiKey = request.headers.get("x-api-key");
+    if (apiKey !== null) return principalForApiKey(deps, apiKey);
+    throw unauthorized();
+  }
   let claims;
   try {
     claims = await deps.tokens.verifyAccess(token);

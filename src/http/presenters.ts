@@ -1,6 +1,8 @@
 /** Read models and in-memory state to the API's snake_case JSON. Never a password hash. */
 import type { Deps } from "../deps";
 import type { OrganizationRow } from "../../projections/organizations/schema";
+import type { RoleRequestRow } from "../../projections/role-requests/schema";
+import type { LocationRow } from "../../projections/locations/schema";
 import { SYSTEM_ORGANIZATION_ID } from "../handlers/organizations";
 import { SYSTEM_PERMISSIONS, highestSystemRole } from "../domain/permissions";
 
@@ -69,3 +71,41 @@ export function userJson(deps: Pick<Deps, "security">, u: UserLike) {
 }
 
 export type UserJson = ReturnType<typeof userJson>;
+
+export function roleRequestJson(deps: Pick<Deps, "security">, r: RoleRequestRow) {
+  const role = deps.security.roles.get(r.roleId);
+  const requester = deps.security.users.get(r.userId);
+  return {
+    id: r.id,
+    organization_id: r.organizationId,
+    user_id: r.userId,
+    user_email: requester?.email ?? null,
+    role_id: r.roleId,
+    role_name: role && role.organizationId === r.organizationId ? role.name : null,
+    reason: r.reason,
+    status: r.status,
+    notes: r.notes,
+    decided_by: r.decidedBy,
+    decided_at: r.decidedAt ? r.decidedAt.toISOString() : null,
+    created_at: r.createdAt.toISOString(),
+    updated_at: r.updatedAt.toISOString(),
+  };
+}
+
+export function locationJson(l: LocationRow) {
+  return {
+    id: l.id,
+    organization_id: l.organizationId,
+    name: l.name,
+    code: l.code,
+    description: l.description,
+    address: l.address,
+    city: l.city,
+    state: l.state,
+    country: l.country,
+    postal_code: l.postalCode,
+    is_active: l.isActive,
+    created_at: l.createdAt.toISOString(),
+    updated_at: l.updatedAt.toISOString(),
+  };
+}

@@ -83,6 +83,7 @@ export async function startService(kind: "pglite" | "postgres" = "pglite", overr
       return adminToken;
     },
     async close() {
+      await deps.apiKeyUsage.stop();
       await deps.projector.stop();
       await deps.security.stop();
       await deps.store.close();
