@@ -25,11 +25,11 @@ import { stream } from "../eventstore/streams";
 import { reservation } from "../domain/reservation";
 import { DomainError, conflict, forbidden, invalid, notFound } from "../domain/errors";
 import { location, userLocations, type LocationProfile } from "../domain/location";
-import { getOrganization } from "../../projections/organizations/queries";
 import { assignedUserIds, getLocation, listLocations, locationsOfUser, usersOfLocation, type LocationFilter, type UserLocation, type LocationUser } from "../../projections/locations/queries";
 import type { LocationRow } from "../../projections/locations/schema";
 import { isUuid } from "../http/pagination";
 import { claim, release, type Claim } from "./reservations";
+import { creationTarget } from "./tenancy";
 import { findUserFor, type Acting } from "./user-admin";
 
 /** One user's location assignments. Kept here rather than in eventstore/streams.ts: only this module writes it. */
@@ -78,21 +78,6 @@ async function freeStaleCodeClaim(deps: Deps, ctx: CommandContext, c: Claim): Pr
   }
   await release(deps.store, ctx, c, holder);
   return true;
-}
-
-/** The organization a new location goes to: the caller's, or the one a super admin names. */
-async function targetOrganization(deps: Deps, acting: Acting, organizationId: string | undefined): Promise<string> {
-  if (organizationId === undefined) {
-    if (acting.isSuperAdmin) throw invalid("/body/organization_id", "A super admin names the organization to create the location in");
-    return acting.organizationId;
-  }
-  if (!acting.isSuperAdmin) {
-    if (organizationId.toLowerCase() !== acting.organizationId) throw notFound("Organization");
-    return acting.organizationId;
-  }
-  const org = isUuid(organizationId) ? await getOrganization(deps.db.drizzle, organizationId.toLowerCase()) : null;
-  if (!org || org.isSystem || org.provisioning) throw notFound("Organization");
-  return org.id;
 }
 
 const scopeOf = (acting: Acting) => (acting.isSuperAdmin ? undefined : acting.organizationId);
@@ -156,7 +141,7 @@ export interface LocationInput {
 }
 
 export async function createLocationFor(deps: Deps, ctx: CommandContext, acting: Acting, input: LocationInput): Promise<LocationRow> {
-  const organizationId = await targetOrganization(deps, acting, input.organization_id);
+  const organizationId = await creationTarget(deps, acting, input.organization_id, "location");
   const locationId = Bun.randomUUIDv7();
   const orgCtx = { ...ctx, organizationId };
   const profile: LocationProfile = {

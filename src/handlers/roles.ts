@@ -27,12 +27,11 @@ import { reservation } from "../domain/reservation";
 import { DomainError, conflict, forbidden, invalid, notFound } from "../domain/errors";
 import { PLATFORM_PERMISSIONS, SYSTEM_ROLE_NAMES, SYSTEM_ROLES, type SystemRoleName } from "../domain/permissions";
 import { isUuid } from "../http/pagination";
-import { getOrganization } from "../../projections/organizations/queries";
 import { getVisibleRole, listRoles, roleHolderIds, type RoleFilter } from "../../projections/roles/queries";
 import type { RoleRow } from "../../projections/roles/schema";
 import { permissionsByIds, permissionsByNames } from "../../projections/permissions/queries";
 import { claim, release, type Claim } from "./reservations";
-import type { Acting } from "./user-admin";
+import { creationTarget, listScope, type Acting } from "./tenancy";
 
 export function roleNameClaim(organizationId: string, name: string): Claim {
   return { kind: "role_name", key: `${organizationId}:${name}`, label: `Role name "${name}"` };
@@ -105,17 +104,6 @@ export async function ensureSystemRoles(
 
 const roleNotFound = () => notFound("Role");
 
-/** A tenant organization the caller may address: its own, or any visible one for a super admin. */
-async function addressableOrganization(deps: Deps, acting: Acting, organizationId: string): Promise<string> {
-  if (!acting.isSuperAdmin) {
-    if (organizationId.toLowerCase() !== acting.organizationId) throw notFound("Organization");
-    return acting.organizationId;
-  }
-  const org = isUuid(organizationId) ? await getOrganization(deps.db.drizzle, organizationId.toLowerCase()) : null;
-  if (!org || org.isSystem || org.provisioning) throw notFound("Organization");
-  return org.id;
-}
-
 /** The role if the caller may see it; 404 otherwise (never 403: no existence leak). */
 export async function findRoleFor(deps: Deps, acting: Acting, id: string): Promise<RoleRow> {
   if (!isUuid(id)) throw roleNotFound();
@@ -130,11 +118,7 @@ export async function listRolesFor(
   filter: Omit<RoleFilter, "organizationId"> & { organizationId?: string },
   page: { offset: number; limit: number },
 ): Promise<{ rows: RoleRow[]; total: number }> {
-  const organizationId = filter.organizationId
-    ? await addressableOrganization(deps, acting, filter.organizationId)
-    : acting.isSuperAdmin
-      ? undefined
-      : acting.organizationId;
+  const organizationId = await listScope(deps, acting, filter.organizationId);
   return listRoles(deps.db.drizzle, { ...filter, organizationId }, page);
 }
 
@@ -232,10 +216,7 @@ function roleNameOf(name: string): string {
 }
 
 export async function createRoleFor(deps: Deps, ctx: CommandContext, acting: Acting, input: CreateRoleRequest): Promise<RoleRow> {
-  let organizationId: string;
-  if (input.organization_id !== undefined) organizationId = await addressableOrganization(deps, acting, input.organization_id);
-  else if (acting.isSuperAdmin) throw invalid("/body/organization_id", "A super admin names the organization to create the role in");
-  else organizationId = acting.organizationId;
+  const organizationId = await creationTarget(deps, acting, input.organization_id, "role");
 
   const name = roleNameOf(input.name);
   const granted = await resolvePermissions(deps, input.permissions ?? [], "/body/permissions");

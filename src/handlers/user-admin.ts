@@ -28,7 +28,6 @@ import { user, type UserCommand, type UserEvent, type UserProfile, type UserStat
 import { DomainError, conflict, forbidden, invalid, notFound } from "../domain/errors";
 import { SYSTEM_ROLE_NAMES, type SystemRoleName } from "../domain/permissions";
 import type { RoleAccess, UserAccess } from "../auth/security-state";
-import { getOrganization } from "../../projections/organizations/queries";
 import { getVisibleUser, listUsers, type UserFilter } from "../../projections/users/queries";
 import type { UserRow } from "../../projections/users/schema";
 import { isUuid } from "../http/pagination";
@@ -36,31 +35,14 @@ import { claim, release } from "./reservations";
 import { roleIdByName } from "./roles";
 import { endUserSessions } from "./sessions";
 import { createUser, deleteUser, emailClaim } from "./users";
+import { creationTarget, listScope, type Acting } from "./tenancy";
 
-/** The caller, as the auth macro resolves it (a `Principal` fits). */
-export interface Acting {
-  type: "user" | "api_key";
-  userId: string;
-  organizationId: string;
-  isSuperAdmin: boolean;
-  permissions: ReadonlySet<string>;
-}
+export type { Acting } from "./tenancy";
 
 const userNotFound = () => notFound("User");
 const LAST_ADMIN = "The organization's last active admin cannot be deleted, deactivated or lose the admin role";
 
 // ---------------------------------------------------------------------------- reads
-
-/** A tenant organization the caller may address: its own, or any visible one for a super admin. */
-async function addressableOrganization(deps: Deps, acting: Acting, organizationId: string): Promise<string> {
-  if (!acting.isSuperAdmin) {
-    if (organizationId.toLowerCase() !== acting.organizationId) throw notFound("Organization");
-    return acting.organizationId;
-  }
-  const org = isUuid(organizationId) ? await getOrganization(deps.db.drizzle, organizationId.toLowerCase()) : null;
-  if (!org || org.isSystem || org.provisioning) throw notFound("Organization");
-  return org.id;
-}
 
 /** The user if the caller may see it; 404 otherwise (never 403: no existence leak). */
 export async function findUserFor(deps: Deps, acting: Acting, id: string): Promise<UserRow> {
@@ -76,11 +58,7 @@ export async function listUsersFor(
   filter: Omit<UserFilter, "organizationId"> & { organizationId?: string },
   page: { offset: number; limit: number },
 ): Promise<{ rows: UserRow[]; total: number }> {
-  const organizationId = filter.organizationId
-    ? await addressableOrganization(deps, acting, filter.organizationId)
-    : acting.isSuperAdmin
-      ? undefined
-      : acting.organizationId;
+  const organizationId = await listScope(deps, acting, filter.organizationId);
   return listUsers(deps.db.drizzle, { ...filter, organizationId }, page);
 }
 
@@ -101,10 +79,7 @@ export interface CreateUserRequest {
 }
 
 export async function createUserFor(deps: Deps, ctx: CommandContext, acting: Acting, input: CreateUserRequest): Promise<UserRow> {
-  let organizationId: string;
-  if (input.organization_id !== undefined) organizationId = await addressableOrganization(deps, acting, input.organization_id);
-  else if (acting.isSuperAdmin) throw invalid("/body/organization_id", "A super admin names the organization to create the user in");
-  else organizationId = acting.organizationId;
+  const organizationId = await creationTarget(deps, acting, input.organization_id, "user");
 
   const named: Array<{ name: string; path: string }> = [
     ...(input.role !== undefined ? [{ name: input.role, path: "/body/role" }] : []),
