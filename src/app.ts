@@ -6,7 +6,7 @@
 import { Elysia } from "elysia";
 import type { Deps } from "./deps";
 import { errorsPlugin } from "./http/errors";
-import { requestContext } from "./http/request-context";
+import { knownRequestMeta, requestContext } from "./http/request-context";
 import { docsPlugin } from "./http/docs";
 import { metricsPlugin } from "./http/metrics";
 import { systemRoutes } from "./http/routes/system";
@@ -23,6 +23,14 @@ function features(deps: Deps, prefix: string) {
   return new Elysia({ prefix }).use(systemRoutes(deps)).use(authRoutes(deps)).use(organizationRoutes(deps)).use(usersRoutes(deps)).use(rolesRoutes(deps)).use(permissionsRoutes(deps)).use(roleRequestRoutes(deps)).use(locationRoutes(deps)).use(apiKeysRoutes(deps));
 }
 
+/** The path of an absolute request URL, without building a URL object. */
+function pathOf(url: string): string {
+  const start = url.indexOf("/", url.indexOf("//") + 2);
+  if (start < 0) return "/";
+  const end = url.indexOf("?", start);
+  return end < 0 ? url.slice(start) : url.slice(start, end);
+}
+
 export function createApp(deps: Deps) {
   const collect = async () => {
     const head = await deps.store.headPosition().catch(() => 0n);
@@ -35,10 +43,10 @@ export function createApp(deps: Deps) {
   return new Elysia({ normalize: false })
     .use(errorsPlugin(deps.logger))
     .use(requestContext)
-    .onAfterResponse({ as: "global" }, (c) => {
-      const { request, route, set } = c;
-      const responseValue = (c as { responseValue?: unknown }).responseValue;
-      const meta = (c as { meta?: { requestId: string; startedAt: number } }).meta;
+    // Destructured (see requestMeta): the whole context would make Elysia parse cookies,
+    // query and headers on every request.
+    .onAfterResponse({ as: "global" }, ({ request, route, set, responseValue }) => {
+      const meta = knownRequestMeta(request);
       const status = responseValue instanceof Response ? responseValue.status : typeof set.status === "number" ? set.status : 200;
       const seconds = meta ? (performance.now() - meta.startedAt) / 1000 : 0;
       const template = route || "unmatched";
@@ -47,7 +55,7 @@ export function createApp(deps: Deps) {
         request_id: meta?.requestId,
         method: request.method,
         route: template,
-        path: new URL(request.url).pathname,
+        path: pathOf(request.url),
         status,
         duration_ms: Math.round(seconds * 100_000) / 100,
       });

@@ -23,6 +23,41 @@ export function redact(value: unknown, depth = 0): unknown {
   return out;
 }
 
+/** Fields with no nested objects and no secret-ish key pass as they are (the access log's). */
+function needsRedaction(fields: Record<string, unknown>): boolean {
+  for (const key in fields) {
+    const v = fields[key];
+    if ((v !== null && typeof v === "object") || SECRET_KEY.test(key)) return true;
+  }
+  return false;
+}
+
+let pending: string[] = [];
+let flushScheduled = false;
+
+function flushStdout(): void {
+  flushScheduled = false;
+  if (pending.length === 0) return;
+  const text = pending.join("\n") + "\n";
+  pending = [];
+  process.stdout.write(text);
+}
+// process.exit() skips the scheduled flush: write what is left first.
+process.on("exit", flushStdout);
+
+/**
+ * The default sink: the lines of one event-loop turn go out in one write (one syscall
+ * instead of one per request under load); 256 lines at most wait.
+ */
+export function stdoutSink(line: string): void {
+  pending.push(line);
+  if (pending.length >= 256) flushStdout();
+  else if (!flushScheduled) {
+    flushScheduled = true;
+    setImmediate(flushStdout);
+  }
+}
+
 export class Logger {
   /** Circular: `next` is where the next line goes; no shifting on the hot path. */
   private readonly ring: LogLine[] = [];
@@ -30,7 +65,7 @@ export class Logger {
 
   constructor(
     private readonly level: LogLevel = "info",
-    private readonly sink: (line: string) => void = (line) => process.stdout.write(line + "\n"),
+    private readonly sink: (line: string) => void = stdoutSink,
     private readonly ringSize = 1000,
   ) {}
 
@@ -48,7 +83,8 @@ export class Logger {
   }
 
   log(level: LogLevel, msg: string, fields: Record<string, unknown> = {}) {
-    const line: LogLine = { time: new Date().toISOString(), level, msg, ...(redact(fields) as Record<string, unknown>) };
+    const safe = needsRedaction(fields) ? (redact(fields) as Record<string, unknown>) : fields;
+    const line: LogLine = { time: new Date().toISOString(), level, msg, ...safe };
     if (this.ring.length < this.ringSize) this.ring.push(line);
     else this.ring[this.next] = line;
     this.next = (this.next + 1) % this.ringSize;

@@ -233,46 +233,57 @@ export class Projector {
     }
   }
 
-  /** Applies one batch to every projection that has not yet seen it. */
+  /**
+   * Applies one batch to every projection that has not yet seen it, in one transaction:
+   * one commit (one disk flush) per batch instead of one per projection plus one for
+   * the checkpoints of projections with nothing to do. A SAVEPOINT per projection keeps
+   * a failing projection from taking the others down with it.
+   */
   async applyBatch(batch: RecordedEvent[]): Promise<void> {
     const end = batch[batch.length - 1].position;
-    const advanced: string[] = [];
-    for (const t of this.tracked) {
-      if (t.position >= end) continue;
-      if (t.error !== null && Date.now() < t.retryAt) continue;
-      const events = batch.filter((e) => e.position > t.position && t.handles.has(e.type));
-      try {
-        if (events.length > 0) {
-          await this.db.drizzle.transaction(async (tx) => {
-            await t.projection.apply(tx, events);
-            await tx.execute(sql`
-              UPDATE projection_checkpoints SET position = ${end}, last_error = NULL, updated_at = now()
-              WHERE name = ${t.projection.name}`);
-          });
-        } else {
-          advanced.push(t.projection.name);
+    const outcomes: Array<{ t: Tracked; error: string | null }> = [];
+    await this.db.drizzle.transaction(async (tx) => {
+      for (const t of this.tracked) {
+        if (t.position >= end) continue;
+        if (t.error !== null && Date.now() < t.retryAt) continue;
+        const events = batch.filter((e) => e.position > t.position && t.handles.has(e.type));
+        if (events.length === 0) {
+          outcomes.push({ t, error: null });
+          continue;
         }
+        await tx.execute(sql`SAVEPOINT projection`);
+        try {
+          await t.projection.apply(tx, events);
+          await tx.execute(sql`RELEASE SAVEPOINT projection`);
+          outcomes.push({ t, error: null });
+        } catch (err) {
+          await tx.execute(sql`ROLLBACK TO SAVEPOINT projection`);
+          const error = err instanceof Error ? err.message : String(err);
+          await tx.execute(sql`UPDATE projection_checkpoints SET last_error = ${error}, updated_at = now() WHERE name = ${t.projection.name}`);
+          outcomes.push({ t, error });
+        }
+      }
+      // Every projection that took the batch (or had nothing in it) moves on, in one
+      // statement, so other processes waiting on the checkpoints see the floor rise.
+      const moved = outcomes.filter((o) => o.error === null).map((o) => o.t.projection.name);
+      if (moved.length > 0) {
+        await tx.execute(sql`
+          UPDATE projection_checkpoints SET position = ${end}, last_error = NULL, updated_at = now()
+          WHERE name IN (${sql.join(moved.map((n) => sql`${n}`), sql`, `)}) AND position < ${end}`);
+      }
+    });
+    for (const { t, error } of outcomes) {
+      if (error === null) {
         t.position = end;
         if (t.error !== null) this.logger?.info("projection recovered", { projection: t.projection.name });
         t.error = null;
         t.failures = 0;
-      } catch (err) {
+      } else {
         t.failures++;
-        t.error = err instanceof Error ? err.message : String(err);
+        t.error = error;
         t.retryAt = Date.now() + Math.min(30_000, 250 * 2 ** Math.min(t.failures, 7));
-        this.logger?.error("projection failed; will retry", { projection: t.projection.name, error: t.error, position: String(t.position) });
-        await this.db
-          .query("UPDATE projection_checkpoints SET last_error = $2, updated_at = now() WHERE name = $1", [t.projection.name, t.error])
-          .catch(() => {});
+        this.logger?.error("projection failed; will retry", { projection: t.projection.name, error, position: String(t.position) });
       }
-    }
-    // Projections with nothing to do in this batch still move on, in one statement,
-    // so other processes waiting on the checkpoints see the floor rise.
-    if (advanced.length > 0) {
-      await this.db.query(
-        "UPDATE projection_checkpoints SET position = $1, updated_at = now() WHERE name = ANY($2::text[]) AND position < $1",
-        [end.toString(), advanced],
-      );
     }
     this.notifyWaiters();
   }

@@ -166,7 +166,20 @@ export class SecurityState {
     return () => this.listeners.delete(listener);
   }
 
+  /** permissionsOf per user: asked on every authenticated request, changed only by events. */
+  private readonly permissionCache = new Map<string, Set<string>>();
+
+  /** The user's effective permissions. Shared and cached: do not mutate the result. */
   permissionsOf(user: UserAccess): Set<string> {
+    let cached = this.permissionCache.get(user.id);
+    if (!cached) {
+      cached = this.computePermissions(user);
+      this.permissionCache.set(user.id, cached);
+    }
+    return cached;
+  }
+
+  private computePermissions(user: UserAccess): Set<string> {
     const out = new Set<string>();
     for (const roleId of user.roleIds) {
       const r = this.roles.get(roleId);
@@ -249,6 +262,8 @@ export class SecurityState {
 
   private apply(e: RecordedEvent): void {
     if (e.position > this.position) this.position = e.position;
+    // Sessions never change permissions (they are most of the traffic); anything else may.
+    if (!e.type.startsWith("Session")) this.permissionCache.clear();
     const d = e.data as Data;
     const at = e.metadata.occurred_at;
     switch (e.type) {

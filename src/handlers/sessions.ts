@@ -12,7 +12,7 @@ import type { CommandContext } from "../eventstore/context";
 import { handleCommand, loadState, toNewEvents } from "../eventstore/handle-command";
 import { WrongExpectedRevisionError } from "../eventstore/port";
 import { stream } from "../eventstore/streams";
-import { session, type SessionEndReason } from "../domain/session";
+import { session, type SessionEndReason, type SessionState } from "../domain/session";
 import { isLocked, loginDecider, loginTail, type LoginEvent, DEFAULT_LOCKOUT, type LockoutPolicy } from "../domain/login";
 import { user } from "../domain/user";
 import { DomainError } from "../domain/errors";
@@ -74,9 +74,12 @@ export async function login(deps: Deps, ctx: CommandContext, input: LoginInput, 
   // password: the first account whose password matches. A locked account is skipped
   // (at the cost of a verification, as if it were tried).
   const tried: UserRow[] = [];
+  const states = new Map<string, Awaited<ReturnType<typeof loginState>>>();
   let account: UserRow | undefined;
   for (const candidate of candidates.slice(0, 5)) {
-    const { state } = await loginState(deps, candidate.id, policy);
+    const read = await loginState(deps, candidate.id, policy);
+    states.set(candidate.id, read);
+    const { state } = read;
     if (isLocked(state, ctx.now)) {
       await verifyPassword(input.password, await dummyHash());
       continue;
@@ -93,13 +96,13 @@ export async function login(deps: Deps, ctx: CommandContext, input: LoginInput, 
   if (!account) {
     // The wrong password counts against every account it was tried on: leaving the
     // organization out must not be a way to guess past the lock of all but one of them.
-    for (const candidate of tried) await recordAttempt(deps, ctxOf(candidate), candidate, { passwordMatched: false, accountUsable: true }, sessionId, policy);
+    for (const candidate of tried) await recordAttempt(deps, ctxOf(candidate), candidate, { passwordMatched: false, accountUsable: true }, sessionId, policy, states.get(candidate.id));
     throw invalidCredentials();
   }
   const userCtx = ctxOf(account);
   // Checked before recording: a refused login is a LoginFailed, never a LoginSucceeded.
   const accountUsable = account.isActive && deps.security.organizationUsable(account.organizationId);
-  const outcome = await recordAttempt(deps, userCtx, account, { passwordMatched: true, accountUsable }, sessionId, policy);
+  const outcome = await recordAttempt(deps, userCtx, account, { passwordMatched: true, accountUsable }, sessionId, policy, states.get(account.id));
   if (outcome !== "succeeded") throw invalidCredentials();
 
   const hash = openPassword(deps, account.id, account.passwordSealed);
@@ -133,10 +136,12 @@ async function recordAttempt(
   attempt: { passwordMatched: boolean; accountUsable: boolean },
   sessionId: string,
   policy: LockoutPolicy,
+  /** The state read before the verification: good for the first try, the append checks its revision. */
+  known?: Awaited<ReturnType<typeof loginState>>,
 ): Promise<"succeeded" | "refused"> {
   const decider = loginDecider(policy);
   for (let tries = 0; tries < 50; tries++) {
-    const { state, revision } = await loginState(deps, account.id, policy);
+    const { state, revision } = tries === 0 && known ? known : await loginState(deps, account.id, policy);
     const events = decider.decide({ type: "RecordLoginAttempt", userId: account.id, organizationId: account.organizationId, ...attempt, sessionId, at: ctx.now }, state);
     if (events.length === 0) return "refused";
     try {
@@ -157,10 +162,7 @@ export async function startSession(
   sessionId = Bun.randomUUIDv7(),
 ): Promise<IssuedTokens> {
   const refreshToken = newRefreshToken(sessionId);
-  const { position } = await handleCommand(
-    deps.store,
-    stream.session(sessionId),
-    session,
+  const events = session.decide(
     {
       type: "StartSession",
       sessionId,
@@ -169,7 +171,14 @@ export async function startSession(
       refreshTokenHash: refreshTokenHash(refreshToken),
       expiresAt: new Date(ctx.now.getTime() + deps.config.refreshTokenTtlSeconds * 1000),
     },
-    { ...ctx, organizationId: account.organizationId, actor: { type: "user", id: account.userId } },
+    session.initialState(),
+  );
+  // A new random session id: there is nothing to read first; "no_stream" makes the
+  // (practically impossible) collision fail instead of appending to another session.
+  const { position } = await deps.store.append(
+    stream.session(sessionId),
+    toNewEvents(events, { ...ctx, organizationId: account.organizationId, actor: { type: "user", id: account.userId } }),
+    "no_stream",
   );
   // The access token must work on the very next request, in this process at least.
   await settle(deps, position);
@@ -186,7 +195,12 @@ export async function refresh(deps: Deps, ctx: CommandContext, refreshToken: str
   const sessionId = sessionIdOf(refreshToken);
   if (!sessionId) throw invalidRefresh();
   const streamId = stream.session(sessionId);
-  const { state, revision } = await loadState(deps.store, streamId, session);
+  const presentedHash = refreshTokenHash(refreshToken);
+  // The usual case, the current token, needs only the newest event (SessionStarted and
+  // SessionRefreshed carry the whole live state): one row instead of the whole chain,
+  // which grows by one event per rotation. Anything else (a rotated-away token, an
+  // ended session, a wrong token) is decided on the full stream, as before.
+  const { state, revision } = (await currentSession(deps, streamId, presentedHash)) ?? (await loadState(deps.store, streamId, session));
   if (state.status === "absent") throw invalidRefresh();
   // Checked before deciding: a refused refresh must not rotate the token, or the holder's
   // token would count as "reused" (and end the session) once the account is usable again.
@@ -197,7 +211,7 @@ export async function refresh(deps: Deps, ctx: CommandContext, refreshToken: str
   const events = session.decide(
     {
       type: "RefreshSession",
-      presentedHash: refreshTokenHash(refreshToken),
+      presentedHash,
       newHash: refreshTokenHash(next),
       at: ctx.now,
       expiresAt: new Date(ctx.now.getTime() + deps.config.refreshTokenTtlSeconds * 1000),
@@ -211,10 +225,25 @@ export async function refresh(deps: Deps, ctx: CommandContext, refreshToken: str
     if (err instanceof WrongExpectedRevisionError) throw new DomainError("unauthorized", "Refresh token already used");
     throw err;
   }
-  await settle(deps, position);
+  // The security state is what the next request is checked against; no read model
+  // answers differently after a rotation (session listings union the security state),
+  // so the projector is not waited for.
+  await deps.security.waitFor(position);
   if (events[0].type !== "SessionRefreshed") throw invalidRefresh();
   const access = await deps.tokens.issueAccess({ sub: state.userId, org: state.organizationId, sid: sessionId }, ctx.now);
   return { accessToken: access.token, refreshToken: next, expiresIn: access.expiresIn, sessionId, userId: state.userId, organizationId: state.organizationId };
+}
+
+/** The live state from the newest event alone, when it holds `presentedHash`; null otherwise. */
+async function currentSession(deps: Deps, streamId: string, presentedHash: string): Promise<{ state: SessionState; revision: bigint } | null> {
+  const [last] = await deps.store.readStream(streamId, { direction: "backwards", limit: 1 });
+  if (!last || (last.type !== "SessionStarted" && last.type !== "SessionRefreshed")) return null;
+  const d = last.data as { session_id: string; user_id: string; organization_id: string; refresh_token_hash: string; expires_at: string };
+  if (d.refresh_token_hash !== presentedHash) return null;
+  return {
+    state: { status: "active", id: d.session_id, userId: d.user_id, organizationId: d.organization_id, refreshTokenHash: d.refresh_token_hash, usedHashes: [], expiresAt: d.expires_at },
+    revision: last.revision,
+  };
 }
 
 /** Ends sessions; returns the last position written (0n when none was active). */

@@ -8,7 +8,7 @@ import { DomainError, type DomainErrorKind } from "../domain/errors";
 import { EventStoreUnavailableError } from "../eventstore/port";
 import type { Logger } from "../logger";
 import { problem, problemResponse as sendProblem, type Problem } from "./problem";
-import { ensureRequestMeta } from "./request-context";
+import { requestMeta } from "./request-context";
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 
@@ -44,20 +44,19 @@ export function errorsPlugin(logger: Logger) {
         throw new HttpError(400, "Malformed JSON body");
       }
     })
-    .onRequest((c) => {
+    .onRequest(({ request, server, set }) => {
       // This hook runs before the request-context one: the early 413 needs its id too.
-      const { requestId } = ensureRequestMeta(c);
-      const length = Number(c.request.headers.get("content-length") ?? 0);
+      const { requestId } = requestMeta(request, server, set);
+      const length = Number(request.headers.get("content-length") ?? 0);
       if (length > MAX_BODY_BYTES) {
-        c.set.status = 413;
+        set.status = 413;
         return sendProblem(problem(413, `Request body exceeds ${MAX_BODY_BYTES} bytes`, { request_id: requestId }), { "x-request-id": requestId });
       }
     })
-    .onError({ as: "global" }, (c) => {
-      const { code, set, request } = c;
+    .onError({ as: "global" }, ({ code, set, request, server, error: thrown }) => {
       // Elysia wraps whatever a parser throws in a ParseError: our 413/400 is its cause.
-      const error = c.error instanceof ParseError && c.error.cause instanceof HttpError ? c.error.cause : c.error;
-      const requestId = ensureRequestMeta(c).requestId;
+      const error = thrown instanceof ParseError && thrown.cause instanceof HttpError ? thrown.cause : thrown;
+      const requestId = requestMeta(request, server, set).requestId;
       const withId = { request_id: requestId };
       // The status is recorded on `set` too: the access log and metrics read it there.
       const problemResponse = (p: Problem, headers: Record<string, string> = {}) => {

@@ -43,8 +43,32 @@ function seriesKey(labels: Labels): string {
 
 export class Metrics {
   private readonly families = new Map<string, Family>();
+  /** The two series one request touches, per method/route/status: no label keys built per request. */
+  private readonly requestSeries = new Map<string, { counter: Sample; histogram: HistogramSample; buckets: readonly number[] }>();
 
   observeRequest(method: string, route: string, status: number, seconds: number): void {
+    const key = `${status} ${method} ${route}`;
+    let series = this.requestSeries.get(key);
+    if (!series) {
+      this.observeRequestSlow(method, route, status, seconds);
+      const counter = this.families.get("ledgerline_http_requests_total") as Extract<Family, { type: "counter" | "gauge" }>;
+      const histogram = this.families.get("ledgerline_http_request_duration_seconds") as Extract<Family, { type: "histogram" }>;
+      series = {
+        counter: counter.series.get(seriesKey({ method, route, status: String(status) }))!,
+        histogram: histogram.series.get(seriesKey({ method, route }))!,
+        buckets: histogram.buckets,
+      };
+      this.requestSeries.set(key, series);
+      return;
+    }
+    series.counter.value++;
+    const i = series.buckets.findIndex((upper) => seconds <= upper);
+    if (i >= 0) series.histogram.counts[i]++;
+    series.histogram.sum += seconds;
+    series.histogram.count++;
+  }
+
+  private observeRequestSlow(method: string, route: string, status: number, seconds: number): void {
     this.incCounter(
       "ledgerline_http_requests_total",
       "HTTP requests answered, by method, route template and status code.",

@@ -72,6 +72,33 @@ export function userJson(deps: Pick<Deps, "security">, u: UserLike) {
 
 export type UserJson = ReturnType<typeof userJson>;
 
+const userJsonCaches = new WeakMap<Deps["security"], Map<string, UserJson>>();
+
+/**
+ * userJson of a user held in the security state, cached until the next non-session event
+ * (GET /users/me, /auth/me and every token response build it). The object is shared:
+ * do not mutate it (spreading it is fine).
+ */
+export function currentUserJson(deps: Pick<Deps, "security">, userId: string): UserJson | null {
+  let cache = userJsonCaches.get(deps.security);
+  if (!cache) {
+    const fresh = new Map<string, UserJson>();
+    deps.security.onEvent((e) => {
+      if (!e.type.startsWith("Session")) fresh.clear();
+    });
+    userJsonCaches.set(deps.security, fresh);
+    cache = fresh;
+  }
+  let json = cache.get(userId);
+  if (!json) {
+    const u = deps.security.users.get(userId);
+    if (!u) return null;
+    json = userJson(deps, u);
+    cache.set(userId, json);
+  }
+  return json;
+}
+
 export function roleRequestJson(deps: Pick<Deps, "security">, r: RoleRequestRow) {
   const role = deps.security.roles.get(r.roleId);
   const requester = deps.security.users.get(r.userId);

@@ -4,7 +4,7 @@ import { invalid, notFound } from "../../domain/errors";
 import { authPlugin } from "../auth";
 import { commandContext, requestContext } from "../request-context";
 import { pageRequest, pageResponse, paginationQuery } from "../pagination";
-import { userJson } from "../presenters";
+import { currentUserJson, userJson } from "../presenters";
 import type { UserRow } from "../../../projections/users/schema";
 import {
   assignRolesFor,
@@ -46,9 +46,9 @@ export function usersRoutes(deps: Deps) {
     return { ...u, user: u };
   };
   const me = (userId: string) => {
-    const u = deps.security.users.get(userId);
-    if (!u) throw notFound("User");
-    return userJson(deps, u);
+    const json = currentUserJson(deps, userId);
+    if (!json) throw notFound("User");
+    return json;
   };
 
   return new Elysia({ prefix: "/users", detail: { tags: ["Users"] } })
