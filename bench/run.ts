@@ -12,7 +12,10 @@ import { mkdir } from "node:fs/promises";
 import { loadavg } from "node:os";
 import { benchEventStore, POSTGRES_CONCURRENCY } from "./eventstore";
 import { benchIdentity } from "./identity";
+import { benchAccess } from "./access";
+import { benchGuard } from "./guard";
 import { benchRebuild } from "./rebuild";
+import { benchAudit } from "./audit";
 import { renderTable, type ModuleResult } from "./report";
 import { fmtSeconds, log, machineFacts, QUICK } from "./support";
 
@@ -20,6 +23,9 @@ const MODULES: Array<{ name: string; run: () => Promise<ModuleResult> }> = [
   { name: "eventstore", run: benchEventStore },
   { name: "rebuild", run: benchRebuild },
   { name: "identity", run: benchIdentity },
+  { name: "access", run: benchAccess },
+  { name: "guard", run: benchGuard },
+  { name: "audit", run: benchAudit },
 ];
 
 const only = process.env.BENCH_ONLY?.split(",").map((s) => s.trim()).filter(Boolean);

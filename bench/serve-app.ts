@@ -1,7 +1,7 @@
 /**
  * A server for the HTTP benchmarks, in its own process:
  *
- *   bun bench/serve-app.ts --mode app --backend postgres|pglite [--port 0] [--watch-stdin]
+ *   bun bench/serve-app.ts --mode app --backend postgres|pglite [--port 0] [--watch-stdin] [--access-routes]
  *   bun bench/serve-app.ts --mode hello [--port 0] [--watch-stdin]
  *
  * `app` starts the real service the way src/main.ts does (migrate, buildDeps, projector,
@@ -10,6 +10,11 @@
  * POST /api/v1/auth/register, and prints one JSON line on stdout:
  *
  *   {"ready":true,"mode":"app","port":...,"access_token":"...","refresh_token":"...",...}
+ *
+ * `--access-routes` (bench/access.ts) adds two routes with one and the same handler (the
+ * caller's own user, as GET /users/me answers it), differing only in what they require:
+ * GET /bench/read-authenticated (`auth: true`) and GET /bench/read-permission
+ * (`auth: { permission: "user.read" }`). Without the flag the app is exactly createApp's.
  *
  * `hello` serves a bare Bun.serve({ fetch: () => new Response("hello") }) for the
  * baseline and prints {"ready":true,"mode":"hello","port":...}.
@@ -27,6 +32,11 @@ import { buildDeps } from "../src/wiring";
 import { createApp } from "../src/app";
 import { bootstrap } from "../src/handlers/bootstrap";
 import { MAX_BODY_BYTES } from "../src/http/errors";
+import { Elysia } from "elysia";
+import type { Deps } from "../src/deps";
+import { authPlugin } from "../src/http/auth";
+import { currentUserJson } from "../src/http/presenters";
+import { requestContext } from "../src/http/request-context";
 import { freshDatabase, log, type Backend } from "./support";
 
 export const BENCH_USER = { email: "me@bench-identity.test", password: "Bench-Identity-Password-7f3a!", organization: "bench-identity" };
@@ -47,7 +57,7 @@ export interface ReadyLine {
 }
 
 function parseArgs(argv: string[]) {
-  const opts = { mode: "app" as "app" | "hello", backend: "pglite" as Backend, port: 0, watchStdin: false };
+  const opts = { mode: "app" as "app" | "hello", backend: "pglite" as Backend, port: 0, watchStdin: false, accessRoutes: false };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const next = () => argv[++i] ?? "";
@@ -55,6 +65,7 @@ function parseArgs(argv: string[]) {
     else if (arg === "--backend") opts.backend = next() as Backend;
     else if (arg === "--port") opts.port = Number(next());
     else if (arg === "--watch-stdin") opts.watchStdin = true;
+    else if (arg === "--access-routes") opts.accessRoutes = true;
     else throw new Error(`serve-app: unknown argument ${arg}`);
   }
   if (!["app", "hello"].includes(opts.mode)) throw new Error(`serve-app: --mode app|hello`);
@@ -121,7 +132,20 @@ async function serveHello(port: number, watchStdin: boolean): Promise<void> {
   ready({ ready: true, mode: "hello", pid: process.pid, port: server.port! });
 }
 
-async function serveApp(backend: Backend, port: number, watchStdin: boolean): Promise<void> {
+/** The permission the second bench route requires; the bench user (an organization admin) holds it. */
+export const BENCH_PERMISSION = "user.read";
+
+/** One read handler under two requirements: the difference between them is the permission check alone. */
+function accessBenchRoutes(deps: Deps) {
+  const read = ({ principal }: { principal: { userId: string } }) => currentUserJson(deps, principal.userId);
+  return new Elysia({ prefix: "/bench" })
+    .use(requestContext)
+    .use(authPlugin(deps))
+    .get("/read-authenticated", read, { auth: true })
+    .get("/read-permission", read, { auth: { permission: BENCH_PERMISSION } });
+}
+
+async function serveApp(backend: Backend, port: number, watchStdin: boolean, accessRoutes = false): Promise<void> {
   // Stop handlers first: an interrupted start still drops its database.
   let bench: Awaited<ReturnType<typeof freshDatabase>> | undefined;
   let stopService: () => Promise<void> = async () => {
@@ -148,7 +172,10 @@ async function serveApp(backend: Backend, port: number, watchStdin: boolean): Pr
   deps.projector.start();
   await deps.security.start();
   await bootstrap(deps);
-  const app = createApp(deps).listen({ port, hostname: "127.0.0.1", maxRequestBodySize: MAX_BODY_BYTES * 2 });
+  const base = createApp(deps);
+  // use() registers on the same instance: the routes join the app with its global hooks.
+  if (accessRoutes) base.use(accessBenchRoutes(deps));
+  const app = base.listen({ port, hostname: "127.0.0.1", maxRequestBodySize: MAX_BODY_BYTES * 2 });
   stopService = async () => {
     await app.stop();
     await deps.projector.stop();
@@ -186,7 +213,7 @@ if (import.meta.main) {
   const opts = parseArgs(process.argv.slice(2));
   try {
     if (opts.mode === "hello") await serveHello(opts.port, opts.watchStdin);
-    else await serveApp(opts.backend, opts.port, opts.watchStdin);
+    else await serveApp(opts.backend, opts.port, opts.watchStdin, opts.accessRoutes);
   } catch (err) {
     log(`  [serve-app] failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
     // SIGTERM ourselves: the stop handler closes what was opened and drops the database.

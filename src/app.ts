@@ -6,6 +6,7 @@
 import { Elysia } from "elysia";
 import type { Deps } from "./deps";
 import { errorsPlugin } from "./http/errors";
+import { principalOfRequest } from "./http/auth";
 import { knownRequestMeta, requestContext } from "./http/request-context";
 import { docsPlugin } from "./http/docs";
 import { metricsPlugin } from "./http/metrics";
@@ -18,9 +19,42 @@ import { permissionsRoutes } from "./http/routes/permissions";
 import { roleRequestRoutes } from "./http/routes/role-requests";
 import { locationRoutes } from "./http/routes/locations";
 import { apiKeysRoutes } from "./http/routes/api-keys";
+import { dataSourceRoutes } from "./http/routes/data-sources";
+import { databaseAccessRoutes } from "./http/routes/database-access";
+import { schemaRoutes } from "./http/routes/schema";
+import { auditReviewRoutes } from "./http/routes/audit-review";
+import { auditVerifyRoutes } from "./http/routes/audit-verify";
+import { auditRoutes } from "./http/routes/audit";
+import { authStatsRoutes } from "./http/routes/auth-stats";
+import { tokensRoutes } from "./http/routes/tokens";
+import { analyticsRoutes } from "./http/routes/analytics";
+import { adminRoutes } from "./http/routes/admin";
+import { queryRoutes } from "./http/routes/query";
+import { chatRoutes } from "./http/routes/chat";
 
 function features(deps: Deps, prefix: string) {
-  return new Elysia({ prefix }).use(systemRoutes(deps)).use(authRoutes(deps)).use(organizationRoutes(deps)).use(usersRoutes(deps)).use(rolesRoutes(deps)).use(permissionsRoutes(deps)).use(roleRequestRoutes(deps)).use(locationRoutes(deps)).use(apiKeysRoutes(deps));
+  return new Elysia({ prefix })
+    .use(systemRoutes(deps))
+    .use(authRoutes(deps))
+    .use(authStatsRoutes(deps))
+    .use(organizationRoutes(deps))
+    .use(usersRoutes(deps))
+    .use(rolesRoutes(deps))
+    .use(permissionsRoutes(deps))
+    .use(roleRequestRoutes(deps))
+    .use(locationRoutes(deps))
+    .use(apiKeysRoutes(deps))
+    .use(dataSourceRoutes(deps))
+    .use(databaseAccessRoutes(deps))
+    .use(schemaRoutes(deps))
+    .use(queryRoutes(deps))
+    .use(chatRoutes(deps))
+    .use(tokensRoutes(deps))
+    .use(analyticsRoutes(deps))
+    .use(adminRoutes(deps))
+    .use(auditRoutes(deps))
+    .use(auditReviewRoutes(deps))
+    .use(auditVerifyRoutes(deps));
 }
 
 /** The path of an absolute request URL, without building a URL object. */
@@ -41,7 +75,22 @@ export function createApp(deps: Deps) {
   };
 
   return new Elysia({ normalize: false })
-    .use(errorsPlugin(deps.logger))
+    .use(
+      errorsPlugin(deps.logger, (denied) => {
+        const principal = principalOfRequest(denied.request);
+        deps.accessDenied.record({
+          method: denied.request.method,
+          route: denied.route,
+          status: denied.status,
+          reason: denied.reason,
+          permission: denied.permission,
+          principal: principal ? { type: principal.type, id: principal.id, organizationId: principal.organizationId } : null,
+          ip: denied.ip,
+          userAgent: denied.userAgent,
+          requestId: denied.requestId,
+        });
+      }),
+    )
     .use(requestContext)
     // Destructured (see requestMeta): the whole context would make Elysia parse cookies,
     // query and headers on every request.

@@ -9,6 +9,9 @@ import type { Metrics } from "./http/metrics";
 import type { Projector } from "../projections/runner/projector";
 import type { SecurityState } from "./auth/security-state";
 import type { ApiKeyUsage } from "./auth/api-key-usage";
+import type { AccessDeniedRecorder } from "./auth/access-denied";
+import type { SchemaCache } from "./sql/schema-cache";
+import type { ConnectionRegistry } from "./sql/connection-registry";
 
 export interface Deps {
   config: Config;
@@ -19,9 +22,15 @@ export interface Deps {
   security: SecurityState;
   /** Last-used times of API keys, batched in memory and flushed to api_key_usage. */
   apiKeyUsage: ApiKeyUsage;
+  /** 401/403 answers as throttled AccessDenied events. */
+  accessDenied: AccessDeniedRecorder;
   logger: Logger;
   metrics: Metrics;
   secrets: SecretBox;
+  /** Introspected data-source schemas, by (data source, version), briefly. */
+  schemaCache: SchemaCache;
+  /** Bounded pools to the registered data sources, by (data source, version). */
+  connections: ConnectionRegistry;
   tokens: TokenService;
   startedAt: Date;
 }

@@ -1,9 +1,12 @@
 /**
  * Structured JSON logs, one line each. Secrets never reach the output: known secret-ish
- * keys are redacted wherever they appear. The last lines are kept in a bounded ring
- * buffer for `GET /admin/logs`.
+ * keys are redacted wherever they appear, and so are string values that look like a
+ * secret whatever their key (a JWT, an `llk_` API key, an `llr_` refresh token, an
+ * argon2 or bcrypt hash, a `Bearer` credential). The last lines are kept in a bounded
+ * ring buffer for `GET /admin/logs`.
  */
 import type { LogLevel } from "./config";
+import { redactString } from "./audit/redact";
 
 const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 const SECRET_KEY = /pass(word)?|secret|token|authorization|api[-_]?key|cookie|hash|credential|private/i;
@@ -15,7 +18,18 @@ export interface LogLine {
   [field: string]: unknown;
 }
 
+/** `Bearer <credential>` anywhere in a string (an Authorization header copied into a message). */
+const BEARER = /\bbearer\s+[A-Za-z0-9._~+/-]+=*/gi;
+/** Cheap pre-check: most values hold none of the markers of a secret-looking string. */
+const SECRET_VALUE_HINT = /eyJ|llk_|llr_|\$argon2|\$2[abxy]?\$|bearer\s/i;
+
+export function redactValue(s: string): string {
+  if (!SECRET_VALUE_HINT.test(s)) return s;
+  return redactString(s.replace(BEARER, "Bearer [redacted]")).replace(/\[REDACTED\]/g, "[redacted]");
+}
+
 export function redact(value: unknown, depth = 0): unknown {
+  if (typeof value === "string") return redactValue(value);
   if (depth > 6 || value === null || typeof value !== "object") return value;
   if (Array.isArray(value)) return value.map((v) => redact(v, depth + 1));
   const out: Record<string, unknown> = {};
@@ -23,11 +37,20 @@ export function redact(value: unknown, depth = 0): unknown {
   return out;
 }
 
-/** Fields with no nested objects and no secret-ish key pass as they are (the access log's). */
+/** A stored line redacted again (GET /admin/logs): keys and values, the message included. */
+export function redactLine(line: LogLine): LogLine {
+  return redact(line) as LogLine;
+}
+
+/**
+ * Fields with no nested objects, no secret-ish key and no secret-looking string pass as
+ * they are (the access log's, on the hot path).
+ */
 function needsRedaction(fields: Record<string, unknown>): boolean {
   for (const key in fields) {
     const v = fields[key];
     if ((v !== null && typeof v === "object") || SECRET_KEY.test(key)) return true;
+    if (typeof v === "string" && v.length >= 16 && SECRET_VALUE_HINT.test(v)) return true;
   }
   return false;
 }
@@ -84,7 +107,7 @@ export class Logger {
 
   log(level: LogLevel, msg: string, fields: Record<string, unknown> = {}) {
     const safe = needsRedaction(fields) ? (redact(fields) as Record<string, unknown>) : fields;
-    const line: LogLine = { time: new Date().toISOString(), level, msg, ...safe };
+    const line: LogLine = { time: new Date().toISOString(), level, msg: redactValue(msg), ...safe };
     if (this.ring.length < this.ringSize) this.ring.push(line);
     else this.ring[this.next] = line;
     this.next = (this.next + 1) % this.ringSize;

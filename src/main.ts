@@ -76,6 +76,8 @@ async function main() {
     try {
       await app.stop();
       await deps.apiKeyUsage.stop();
+      await deps.accessDenied.stop();
+      await deps.connections.closeAll();
       await deps.projector.stop();
       await deps.security.stop();
       await deps.store.close();

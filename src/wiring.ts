@@ -15,6 +15,9 @@ import { Projector } from "../projections/runner/projector";
 import { allProjections } from "../projections";
 import { SecurityState } from "./auth/security-state";
 import { ApiKeyUsage } from "./auth/api-key-usage";
+import { AccessDeniedRecorder } from "./auth/access-denied";
+import { SchemaCache } from "./sql/schema-cache";
+import { ConnectionRegistry } from "./sql/connection-registry";
 
 export async function createEventStore(config: Pick<Config, "eventstoreUrl">, db: SqlClient): Promise<EventStore> {
   if (config.eventstoreUrl) {
@@ -47,9 +50,12 @@ export async function buildDeps(config: Config, db: SqlClient, options: { store?
     projector,
     security: new SecurityState(store, logger),
     apiKeyUsage: new ApiKeyUsage(db, logger),
+    accessDenied: new AccessDeniedRecorder(store, logger),
     logger,
     metrics,
     secrets: new SecretBox(config.dataEncryptionKey),
+    schemaCache: new SchemaCache(),
+    connections: new ConnectionRegistry(),
     tokens: new TokenService(config.jwtSecret, config.accessTokenTtlSeconds),
     startedAt: new Date(),
   };

@@ -17,7 +17,7 @@ export class DomainError extends Error {
   constructor(
     readonly kind: DomainErrorKind,
     message: string,
-    readonly extra: { errors?: Array<{ path: string; message: string }>; retryAfterSeconds?: number } = {},
+    readonly extra: { errors?: Array<{ path: string; message: string }>; retryAfterSeconds?: number; /** The permission a 403 lacked (recorded in AccessDenied). */ permission?: string } = {},
   ) {
     super(message);
     this.name = "DomainError";

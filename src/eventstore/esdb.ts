@@ -54,6 +54,7 @@ import {
   type RecordedEvent,
   type SubscribeOptions,
 } from "./port";
+import { chainHash, contentHash } from "./hash-chain";
 
 export interface EventStoreDBEventStoreOptions {
   /** Pause before re-subscribing when the server drops a live subscription (e.g. a slow consumer). */
@@ -124,16 +125,23 @@ function decodeJson(value: unknown): unknown {
   return value ?? {};
 }
 
+/** Where the hash chain rides in ESDB metadata; taken out again on read (see hash-chain.ts). */
+const CHAIN_KEY = "ll_chain";
+
 function toRecorded(event: AnyRecorded, position: bigint): RecordedEvent {
+  const stored = decodeJson(event.metadata) as EventMetadata & { [CHAIN_KEY]?: { hash?: string; prev_hash?: string | null } };
+  const { [CHAIN_KEY]: chain, ...metadata } = stored ?? ({} as typeof stored);
   return {
     id: event.id,
     type: event.type,
     data: decodeJson(event.data) as Record<string, unknown>,
-    metadata: decodeJson(event.metadata) as EventMetadata,
+    metadata: metadata as EventMetadata,
     streamId: event.streamId,
     revision: event.revision,
     position,
     recordedAt: event.created,
+    hash: chain?.hash ?? null,
+    prevHash: chain?.prev_hash ?? null,
   };
 }
 
@@ -319,12 +327,56 @@ export class EventStoreDBEventStore implements EventStore {
 
   async append(streamId: string, events: readonly NewEvent[], expected: ExpectedRevision): Promise<AppendResult> {
     if (events.length === 0) throw new RangeError("append needs at least one event");
-    const proposed = events.map((e) =>
+    // The hash chain needs the predecessor's hash, so an "any"/"exists" append is pinned to
+    // the revision just read and retried if another writer got there first: the chain can
+    // never fork. A pinned expectation is only ours, never the caller's.
+    for (let attempt = 0; ; attempt++) {
+      const { predecessor, pinned } = await this.predecessorFor(streamId, expected);
+      if (pinned !== undefined && predecessor && predecessor.id === events[events.length - 1].id) {
+        // The same events were appended before (an idempotent retry of an "any" append).
+        return { nextRevision: predecessor.revision, position: predecessor.position };
+      }
+      try {
+        return await this.appendChained(streamId, events, pinned ?? expected, predecessor?.hash ?? null);
+      } catch (err) {
+        if (pinned !== undefined && err instanceof WrongExpectedRevisionError && attempt < 20) continue;
+        if (err instanceof WrongExpectedRevisionError && pinned !== undefined) {
+          throw new WrongExpectedRevisionError(streamId, expected, err.actual);
+        }
+        throw err;
+      }
+    }
+  }
+
+  /** The stream's last event (for its hash) and, for "any"/"exists", the revision to pin. */
+  private async predecessorFor(
+    streamId: string,
+    expected: ExpectedRevision,
+  ): Promise<{ predecessor: RecordedEvent | null; pinned?: ExpectedRevision }> {
+    if (expected === "no_stream") return { predecessor: null };
+    if (typeof expected === "bigint") {
+      const [event] = await this.readStream(streamId, { fromRevision: expected, direction: "backwards", limit: 1 });
+      return { predecessor: event && event.revision === expected ? event : null };
+    }
+    const [last] = await this.readStream(streamId, { direction: "backwards", limit: 1 });
+    if (!last) {
+      if (expected === "exists") throw new WrongExpectedRevisionError(streamId, expected, "no_stream");
+      return { predecessor: null, pinned: "no_stream" };
+    }
+    return { predecessor: last, pinned: last.revision };
+  }
+
+  private async appendChained(streamId: string, events: readonly NewEvent[], expected: ExpectedRevision, previousHash: string | null): Promise<AppendResult> {
+    let prev = previousHash;
+    const proposed = events.map((e) => {
+      const hash = chainHash(prev ? Buffer.from(prev, "hex") : null, contentHash(e)).toString("hex");
+      const metadata = { ...e.metadata, [CHAIN_KEY]: { prev_hash: prev, hash } };
+      prev = hash;
       // The event id is ESDB's own idempotency key: the same ids appended again to the same
       // stream are not stored twice. Unlike the Postgres table, ESDB does not refuse an id
       // already used in another stream (no DuplicateEventIdError here).
-      jsonEvent({ id: e.id, type: e.type, data: e.data, metadata: e.metadata }),
-    );
+      return jsonEvent({ id: e.id, type: e.type, data: e.data, metadata });
+    });
     const client = this.client;
     let result;
     try {

@@ -42,6 +42,12 @@ export interface RecordedEvent<Type extends string = string, Data = Record<strin
   revision: bigint;
   position: bigint;
   recordedAt: Date;
+  /**
+   * Tamper evidence (src/eventstore/hash-chain.ts), hex: this event's chain hash and its
+   * predecessor's in the stream (null for the first). Null on events stored before chains.
+   */
+  hash: string | null;
+  prevHash: string | null;
 }
 
 export interface AppendResult {

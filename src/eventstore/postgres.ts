@@ -21,6 +21,7 @@ import {
   type SubscribeOptions,
 } from "./port";
 import { Waker } from "./waker";
+import { contentHash } from "./hash-chain";
 
 export const EVENTS_CHANNEL = "ledgerline_events";
 
@@ -33,11 +34,13 @@ interface EventRow {
   data: Record<string, unknown> | string;
   metadata: EventMetadata | string;
   recorded_at: string | Date;
+  hash: string | null;
+  prev_hash: string | null;
 }
 
 // Output aliases shadow column names in ORDER BY: always order by `events.<column>`.
 const COLUMNS =
-  "global_position::text AS global_position, stream_id, stream_revision::text AS stream_revision, event_id::text AS event_id, event_type, data, metadata, recorded_at";
+  "global_position::text AS global_position, stream_id, stream_revision::text AS stream_revision, event_id::text AS event_id, event_type, data, metadata, recorded_at, encode(hash, 'hex') AS hash, encode(prev_hash, 'hex') AS prev_hash";
 
 /** Only events committed below every open transaction are safe to hand to a reader. */
 const VISIBLE = "transaction_id < pg_snapshot_xmin(pg_current_snapshot())";
@@ -52,6 +55,8 @@ function toRecorded(row: EventRow): RecordedEvent {
     revision: BigInt(row.stream_revision),
     position: BigInt(row.global_position),
     recordedAt: row.recorded_at instanceof Date ? row.recorded_at : new Date(row.recorded_at),
+    hash: row.hash,
+    prevHash: row.prev_hash,
   };
 }
 
@@ -98,7 +103,10 @@ export class PostgresEventStore implements EventStore {
 
   async append(streamId: string, events: readonly NewEvent[], expected: ExpectedRevision): Promise<AppendResult> {
     if (events.length === 0) throw new RangeError("append needs at least one event");
-    const payload = JSON.stringify(events.map((e) => ({ id: e.id, type: e.type, data: e.data, metadata: e.metadata })));
+    // The content hash is computed here, from the same values that are stored; ll_append chains it.
+    const payload = JSON.stringify(
+      events.map((e) => ({ id: e.id, type: e.type, data: e.data, metadata: e.metadata, content_hash: contentHash(e).toString("hex") })),
+    );
     try {
       const [row] = await this.db.query<{ next_revision: string; last_position: string }>(
         "SELECT next_revision::text AS next_revision, last_position::text AS last_position FROM ll_append($1, $2, $3::jsonb)",

@@ -147,22 +147,29 @@ export async function authenticate(deps: Deps, request: Request): Promise<Princi
 
 export function authorize(principal: Principal, requirement: AuthRequirement): void {
   if (requirement === true) return;
-  if (requirement.superAdmin && !principal.isSuperAdmin) throw new DomainError("forbidden", "Super admin only");
+  if (requirement.superAdmin && !principal.isSuperAdmin) throw new DomainError("forbidden", "Super admin only", { permission: "super_admin" });
   if (requirement.permission && !principal.isSuperAdmin && !principal.permissions.has(requirement.permission)) {
-    throw new DomainError("forbidden", `Missing permission ${requirement.permission}`);
+    throw new DomainError("forbidden", `Missing permission ${requirement.permission}`, { permission: requirement.permission });
   }
+}
+
+// Who made a request, once authenticated: the auth macro's resolve hands it to the route,
+// and the error handler names it in the AccessDenied event of a refused request.
+const principals = new WeakMap<Request, Principal>();
+
+export function principalOfRequest(request: Request): Principal | undefined {
+  return principals.get(request);
 }
 
 export function authPlugin(deps: Deps) {
   // Authentication runs in `transform`, before body and query validation: a request
   // without valid credentials gets 401 and learns nothing of the route's schema.
-  const principals = new WeakMap<Request, Principal>();
   return new Elysia({ name: "auth" }).macro({
     auth: (requirement: AuthRequirement) => ({
       async transform({ request }) {
         const principal = await authenticate(deps, request);
-        authorize(principal, requirement);
         principals.set(request, principal);
+        authorize(principal, requirement);
       },
       resolve({ request }) {
         return { principal: principals.get(request)! };

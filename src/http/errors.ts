@@ -30,7 +30,10 @@ export class HttpError extends Error {
   }
 }
 
-export function errorsPlugin(logger: Logger) {
+/** Told about every 401/403 answer (the AccessDenied recorder). */
+export type DeniedListener = (denied: { request: Request; route: string; status: 401 | 403; reason: string; permission: string | null; requestId: string; ip: string | null; userAgent: string | null }) => void;
+
+export function errorsPlugin(logger: Logger, onDenied?: DeniedListener) {
   return new Elysia({ name: "errors" })
     .onParse({ as: "global" }, async ({ request, contentType }) => {
       // Our own JSON parser: it enforces the body limit even without Content-Length.
@@ -53,7 +56,7 @@ export function errorsPlugin(logger: Logger) {
         return sendProblem(problem(413, `Request body exceeds ${MAX_BODY_BYTES} bytes`, { request_id: requestId }), { "x-request-id": requestId });
       }
     })
-    .onError({ as: "global" }, ({ code, set, request, server, error: thrown }) => {
+    .onError({ as: "global" }, ({ code, set, request, server, route, error: thrown }) => {
       // Elysia wraps whatever a parser throws in a ParseError: our 413/400 is its cause.
       const error = thrown instanceof ParseError && thrown.cause instanceof HttpError ? thrown.cause : thrown;
       const requestId = requestMeta(request, server, set).requestId;
@@ -68,6 +71,10 @@ export function errorsPlugin(logger: Logger) {
         const headers: Record<string, string> = { "x-request-id": requestId ?? "" };
         if (status === 401) headers["www-authenticate"] = 'Bearer realm="ledgerline"';
         if (error.extra.retryAfterSeconds !== undefined) headers["retry-after"] = String(error.extra.retryAfterSeconds);
+        if ((status === 401 || status === 403) && onDenied) {
+          const meta = requestMeta(request, server, set);
+          onDenied({ request, route: route || "unmatched", status: status as 401 | 403, reason: error.message, permission: error.extra.permission ?? null, requestId, ip: meta.ip, userAgent: meta.userAgent });
+        }
         return problemResponse(problem(status, error.message, { ...withId, ...(error.extra.errors && { errors: error.extra.errors }) }), headers);
       }
       if (error instanceof HttpError) return problemResponse(problem(error.status, error.message, withId), { "x-request-id": requestId ?? "" });

@@ -15,7 +15,7 @@ import { HOOK_TIMEOUT_MS, uniq } from "./_helpers";
 const V1 = "/api/v1";
 const PASSWORD = "Tenancy-Password-123!";
 
-type Kind = "user" | "role" | "location" | "roleRequest" | "apiKey" | "organization";
+type Kind = "user" | "role" | "location" | "roleRequest" | "apiKey" | "organization" | "dataSource" | "access" | "table";
 
 /** Resource ids of one organization, by kind. */
 type Ids = Record<Kind, string>;
@@ -34,6 +34,9 @@ function kindOf(path: string, param: string): Kind | undefined {
   if (param === "location_id") return "location";
   if (param === "role_id") return "role";
   if (param === "organization_id") return "organization";
+  if (param === "access_id") return "access";
+  // A table name is not a tenant's resource by itself: the data source in the query is (see fill).
+  if (param === "table_name") return "table";
   if (param !== "id") return undefined;
   const prefixes: Array<[string, Kind]> = [
     [`${V1}/users/`, "user"],
@@ -42,6 +45,7 @@ function kindOf(path: string, param: string): Kind | undefined {
     [`${V1}/role-requests/`, "roleRequest"],
     [`${V1}/apikeys/`, "apiKey"],
     [`${V1}/organizations/`, "organization"],
+    [`${V1}/datasources/`, "dataSource"],
   ];
   return prefixes.find(([p]) => path.startsWith(p))?.[1];
 }
@@ -67,6 +71,9 @@ function bodyCandidates(method: string, path: string, own: Ids, other: Ids): Arr
     "PUT /locations/:id": [{ name: "Probe" }, {}],
     "POST /apikeys/rotate/:id": [{}, undefined],
     "POST /apikeys/revoke/:id": [undefined, {}],
+    "PUT /datasources/:id": [{ name: `Probe ${uniq()}` }, {}],
+    "POST /datasources/:id/test": [undefined, {}],
+    "POST /users/:id/database-access": [{ data_source_id: other.dataSource }, { data_source_id: own.dataSource }],
   };
   if (table[key]) return table[key];
   if (method === "PUT" || method === "PATCH") return [{}, undefined];
@@ -75,7 +82,7 @@ function bodyCandidates(method: string, path: string, own: Ids, other: Ids): Arr
 }
 
 function fill(path: string, ids: Ids, unknownParams: Set<string>): string {
-  return path.replace(/:([A-Za-z_]+)/g, (_, param: string) => {
+  const filled = path.replace(/:([A-Za-z_]+)/g, (_, param: string) => {
     const kind = kindOf(path, param);
     if (!kind) {
       unknownParams.add(`${path} :${param}`);
@@ -83,6 +90,8 @@ function fill(path: string, ids: Ids, unknownParams: Set<string>): string {
     }
     return ids[kind];
   });
+  // Schema routes name their data source in the query.
+  return path.startsWith(`${V1}/schema/`) ? `${filled}?data_source_id=${ids.dataSource}` : filled;
 }
 
 for (const kind of serviceKinds()) {
@@ -139,6 +148,8 @@ for (const kind of serviceKinds()) {
       ok(await call("POST", `${V1}/locations/assign`, { headers: admin, body: { user_id: memberId, location_ids: [location.id] } }), 200);
       const request = ok(await call("POST", `${V1}/role-requests`, { headers: bearer(memberLogin.access_token), body: { role_id: roleId, reason: "probe" } }), 201);
       const key = ok(await call("POST", `${V1}/apikeys`, { headers: admin, body: { name: `key ${tag}`, scopes: ["user.read"] } }), 201);
+      const dataSource = ok(await call("POST", `${V1}/datasources`, { headers: admin, body: { name: `Demo ${tag}`, type: "embedded-demo" } }), 201);
+      const access = ok(await call("POST", `${V1}/users/${memberId}/database-access`, { headers: admin, body: { data_source_id: dataSource.id } }), 201);
       return {
         id: orgId,
         name,
@@ -146,7 +157,17 @@ for (const kind of serviceKinds()) {
         adminId: reg.id as string,
         memberId,
         memberToken: memberLogin.access_token as string,
-        ids: { user: memberId, role: roleId, location: location.id, roleRequest: request.id, apiKey: key.id, organization: orgId },
+        ids: {
+          user: memberId,
+          role: roleId,
+          location: location.id,
+          roleRequest: request.id,
+          apiKey: key.id,
+          organization: orgId,
+          dataSource: dataSource.id,
+          access: access.access.id,
+          table: "customers",
+        },
       };
     }
 
@@ -198,6 +219,8 @@ for (const kind of serviceKinds()) {
         roles: await call("GET", `${V1}/roles?size=100`, { headers: admin }),
         locations: await call("GET", `${V1}/locations?size=100`, { headers: admin }),
         org: await call("GET", `${V1}/organizations/my/info`, { headers: admin }),
+        dataSource: await call("GET", `${V1}/datasources/${B.ids.dataSource}`, { headers: admin }),
+        databaseAccess: await call("GET", `${V1}/users/${B.ids.user}/database-access`, { headers: admin }),
       };
       for (const [name, r] of Object.entries(reads)) if (r.status !== 200) throw new Error(`B snapshot ${name}: ${r.status} ${JSON.stringify(r.body)}`);
       const streams = [
@@ -209,6 +232,8 @@ for (const kind of serviceKinds()) {
         `apikey-${B.ids.apiKey}`,
         `organization-${B.id}`,
         `seats-${B.id}`,
+        `data_source-${B.ids.dataSource}`,
+        `database_access-${B.ids.user}`,
       ];
       const lengths: Record<string, number> = {};
       for (const id of streams) lengths[id] = (await s.deps.store.readStream(id).catch(() => [])).length;
@@ -301,6 +326,7 @@ for (const kind of serviceKinds()) {
           [`${V1}/users`, { email: `cross.${tag}@example.com`, password: PASSWORD, first_name: "Cross", last_name: "Org", organization_id: B.id }],
           [`${V1}/roles`, { name: `cross_${tag.toLowerCase()}`, organization_id: B.id }],
           [`${V1}/locations`, { name: `Cross ${tag}`, code: `C${tag}`.slice(0, 40), organization_id: B.id }],
+          [`${V1}/datasources`, { name: `Cross ${tag}`, type: "embedded-demo", organization_id: B.id }],
         ];
         for (const p of principals.filter((x) => x.name !== "A plain user (bearer)")) {
           for (const [path, body] of attempts) {

@@ -8,6 +8,7 @@ import type { EventMetadata, EventStore, ExpectedRevision, NewEvent, RecordedEve
 import { DuplicateEventIdError, WrongExpectedRevisionError } from "../../src/eventstore/port";
 import { PostgresEventStore } from "../../src/eventstore/postgres";
 import { freshPglite, freshPostgres, type TestDatabase } from "../support/databases";
+import { chainHash, contentHash } from "../../src/eventstore/hash-chain";
 
 interface Adapter {
   name: string;
@@ -186,6 +187,39 @@ for (const adapter of adapters) {
         expect(after.length).toBe(3);
         expect(await store.headPosition()).toBeGreaterThanOrEqual(all[3].position);
         checked.events += 4;
+      });
+    });
+
+    describe("hash chain", () => {
+      /** Every event links to its predecessor and its hash recomputes from its content. */
+      function expectChained(events: RecordedEvent[]) {
+        let prev: string | null = null;
+        for (const e of events) {
+          expect(e.prevHash).toBe(prev);
+          expect(e.hash).toBe(chainHash(prev ? Buffer.from(prev, "hex") : null, contentHash(e)).toString("hex"));
+          prev = e.hash;
+        }
+      }
+
+      test("given appends with every kind of expectation, when the stream is read, then its events form one unbroken chain", async () => {
+        const id = streamName("chain");
+        await store.append(id, [newEvent("A"), newEvent("B")], "no_stream");
+        await store.append(id, [newEvent("C")], 1n);
+        await store.append(id, [newEvent("D"), newEvent("E")], "exists");
+        await store.append(id, [newEvent("F")], "any");
+        const events = await store.readStream(id);
+        expect(events.map((e) => e.type)).toEqual(["A", "B", "C", "D", "E", "F"]);
+        expectChained(events);
+        checked.events += 6;
+      });
+
+      test("given 10 concurrent appends expecting any, when the stream is read, then the chain did not fork", async () => {
+        const id = await streamWith(1);
+        await Promise.all(Array.from({ length: 10 }, () => store.append(id, [newEvent("Raced")], "any")));
+        const events = await store.readStream(id);
+        expect(events).toHaveLength(11);
+        expectChained(events);
+        checked.events += 11;
       });
     });
 

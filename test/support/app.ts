@@ -84,6 +84,8 @@ export async function startService(kind: "pglite" | "postgres" = "pglite", overr
     },
     async close() {
       await deps.apiKeyUsage.stop();
+      await deps.accessDenied.stop();
+      await deps.connections.closeAll();
       await deps.projector.stop();
       await deps.security.stop();
       await deps.store.close();

@@ -16,6 +16,8 @@ import {
   updateOwnProfile,
   updateUserFor,
 } from "../../handlers/user-admin";
+import { findUserAsOfFor } from "../../handlers/point-in-time";
+import { parseInstant } from "../../audit/point-in-time";
 
 const email = t.String({ minLength: 3, maxLength: 320, pattern: "^[^\\s@]+@[^\\s@]+$" });
 const name = t.Optional(t.Union([t.String({ maxLength: 100 }), t.Null()]));
@@ -124,10 +126,22 @@ export function usersRoutes(deps: Deps) {
         detail: { summary: "Update the caller's own username, first and last name" },
       },
     )
-    .get("/:id", async ({ params, principal }) => single(await findUserFor(deps, principal, params.id)), {
-      auth: { permission: "user.read" },
-      detail: { summary: "Get a user" },
-    })
+    .get(
+      "/:id",
+      async ({ params, query, principal }) =>
+        query.as_of === undefined
+          ? single(await findUserFor(deps, principal, params.id))
+          : findUserAsOfFor(deps, principal, params.id, parseInstant(query.as_of, "/query/as_of")),
+      {
+        auth: { permission: "user.read" },
+        // Open: before as_of existed this route took no query schema, so any other parameter was ignored.
+        query: t.Object({ as_of: t.Optional(t.String({ maxLength: 64 })) }, { additionalProperties: true }),
+        detail: {
+          summary:
+            "Get a user; with `as_of` (ISO 8601 time) the user as it was then, folded from its events: profile, is_active, roles with the names they had then, the permissions they gave, plus `as_of`",
+        },
+      },
+    )
     .put(
       "/:id",
       async ({ params, body, meta, principal }) => single(await updateUserFor(deps, commandContext(meta, principal), principal, params.id, body)),
