@@ -5,7 +5,7 @@
  *
  * Environment: BENCH_QUICK=1 (counts ~10x smaller, smoke run), BENCH_DATABASE_URL
  * (server to create bench_<random> databases on; default the local postgres),
- * BENCH_CONCURRENCY (PostgreSQL appenders, default 8), BENCH_ONLY=eventstore,rebuild,identity,
+ * BENCH_CONCURRENCY (PostgreSQL appenders, default 8), BENCH_ONLY=eventstore,rebuild,identity,access,guard,audit (any subset),
  * BENCH_BACKENDS=postgres (or pglite).
  */
 import { mkdir } from "node:fs/promises";

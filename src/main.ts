@@ -9,6 +9,7 @@ import { buildDeps } from "./wiring";
 import { createApp } from "./app";
 import { bootstrap } from "./handlers/bootstrap";
 import { bootstrapDemo } from "./handlers/demo";
+import { openDemoDatabase } from "./sql/demo";
 import { DataDirInUseError } from "./db/datadir-lock";
 import { MAX_BODY_BYTES } from "./http/errors";
 
@@ -56,6 +57,10 @@ async function main() {
       `  Demo organization "${demo.organizationSlug}" created; its admin: ${demo.adminEmail}\n  Demo admin password (shown once): ${demo.generatedPassword}\n\n`,
     );
   }
+
+  // Warm the sample database now: building it takes seconds (PGlite's start), which the
+  // first question would otherwise wait for.
+  if (config.demo) void openDemoDatabase().catch((err) => logger.warn("demo database not built", { error: err instanceof Error ? err.message : String(err) }));
 
   logger.info("listening", {
     url: `http://${config.host === "0.0.0.0" ? "localhost" : config.host}:${app.server?.port}`,

@@ -11,9 +11,13 @@ import { findOrganizationByIdentifier } from "../../projections/organizations/qu
 import { createOrganization } from "./organizations";
 import { createUser, settle } from "./users";
 import { roleIdByName } from "./roles";
+import { createDataSourceFor } from "./data-sources";
+import { grantAccessFor } from "./database-access";
+import { SYSTEM_ROLES } from "../domain/permissions";
 
 export const DEMO_ORGANIZATION = { name: "Demo Company", slug: "demo", domain: "demo.ledgerline.local" } as const;
 export const DEMO_ADMIN_EMAIL = "admin@demo.ledgerline.local";
+export const DEMO_DATA_SOURCE_NAME = "Sales demo";
 
 export interface DemoResult {
   organizationSlug: string;
@@ -40,7 +44,7 @@ export async function bootstrapDemo(deps: Deps): Promise<DemoResult> {
   }
   const password = `Demo-${randomBytes(12).toString("base64url")}`;
   const adminRole = await roleIdByName(deps, org.id, "admin");
-  const { position } = await createUser(deps, { ...ctx, organizationId: org.id }, {
+  const { position, userId } = await createUser(deps, { ...ctx, organizationId: org.id }, {
     organizationId: org.id,
     email: DEMO_ADMIN_EMAIL,
     password,
@@ -51,5 +55,11 @@ export async function bootstrapDemo(deps: Deps): Promise<DemoResult> {
     isVerified: true,
   });
   await settle(deps, position);
+  // The sample sales database, registered and granted to the demo admin, so the first
+  // question a new user asks has something to answer.
+  const acting = { type: "user" as const, userId, organizationId: org.id, isSuperAdmin: false, permissions: new Set(SYSTEM_ROLES.admin.permissions) };
+  const orgCtx = { ...ctx, organizationId: org.id, actor: { type: "system" as const, id: null } };
+  const dataSource = await createDataSourceFor(deps, orgCtx, acting, { name: DEMO_DATA_SOURCE_NAME, type: "embedded-demo" });
+  await grantAccessFor(deps, orgCtx, acting, userId, { data_source_id: dataSource.id });
   return { ...result, generatedPassword: password };
 }

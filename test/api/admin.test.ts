@@ -86,10 +86,10 @@ describe.each(serviceKinds())("admin (%s)", (kind) => {
       // A token verified before the clear is verified again, and still works.
       ok(await call("GET", `${prefix}/auth/me`, { token: root }));
 
-      const logs = ok(await call("GET", `${prefix}/admin/logs?level=info&limit=5`, { token: root }));
+      const few = ok(await call("GET", `${prefix}/admin/logs?limit=3`, { token: root }));
+      expect(few.logs.length).toBe(3);
+      const logs = ok(await call("GET", `${prefix}/admin/logs?level=info&limit=200`, { token: root }));
       expect(logs.count).toBe(logs.logs.length);
-      expect(logs.logs.length).toBeGreaterThan(0);
-      expect(logs.logs.length).toBeLessThanOrEqual(5);
       for (const line of logs.logs) expect(["info", "warn", "error"]).toContain(line.level);
       expect(logs.logs.some((l: any) => l.msg === "caches cleared")).toBe(true);
     });

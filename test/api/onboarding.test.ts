@@ -252,7 +252,11 @@ describe.each(serviceKinds())("onboarding (%s)", (kind) => {
       const before = await s.deps.store.headPosition();
       await expectProblem(await s.request("POST", "/api/v1/organizations/onboard", { token: member.token, body: seedBody(uniq("m")) }), 403);
       await expectProblem(await s.request("POST", "/api/v1/organizations/onboard", { body: seedBody(uniq("m")) }), 401);
-      expect(await s.deps.store.headPosition()).toBe(before);
+      // Only the refusals themselves are recorded (AccessDenied); no onboarding event.
+      await s.deps.accessDenied.flush();
+      const written = await s.deps.store.readAll({ fromPosition: before });
+      expect(written.map((e) => e.type).filter((t) => t !== "AccessDenied")).toEqual([]);
+      expect(written.length).toBeGreaterThan(0);
     });
   });
 

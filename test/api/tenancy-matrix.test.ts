@@ -15,7 +15,7 @@ import { HOOK_TIMEOUT_MS, uniq } from "./_helpers";
 const V1 = "/api/v1";
 const PASSWORD = "Tenancy-Password-123!";
 
-type Kind = "user" | "role" | "location" | "roleRequest" | "apiKey" | "organization" | "dataSource" | "access" | "table";
+type Kind = "user" | "role" | "location" | "roleRequest" | "apiKey" | "organization" | "dataSource" | "access" | "table" | "query" | "chatSession";
 
 /** Resource ids of one organization, by kind. */
 type Ids = Record<Kind, string>;
@@ -35,6 +35,7 @@ function kindOf(path: string, param: string): Kind | undefined {
   if (param === "role_id") return "role";
   if (param === "organization_id") return "organization";
   if (param === "access_id") return "access";
+  if (param === "query_id") return "query";
   // A table name is not a tenant's resource by itself: the data source in the query is (see fill).
   if (param === "table_name") return "table";
   if (param !== "id") return undefined;
@@ -46,6 +47,9 @@ function kindOf(path: string, param: string): Kind | undefined {
     [`${V1}/apikeys/`, "apiKey"],
     [`${V1}/organizations/`, "organization"],
     [`${V1}/datasources/`, "dataSource"],
+    [`${V1}/chat/sessions/`, "chatSession"],
+    [`${V1}/audit/organization/`, "organization"],
+    [`${V1}/admin/users/`, "user"],
   ];
   return prefixes.find(([p]) => path.startsWith(p))?.[1];
 }
@@ -150,6 +154,10 @@ for (const kind of serviceKinds()) {
       const key = ok(await call("POST", `${V1}/apikeys`, { headers: admin, body: { name: `key ${tag}`, scopes: ["user.read"] } }), 201);
       const dataSource = ok(await call("POST", `${V1}/datasources`, { headers: admin, body: { name: `Demo ${tag}`, type: "embedded-demo" } }), 201);
       const access = ok(await call("POST", `${V1}/users/${memberId}/database-access`, { headers: admin, body: { data_source_id: dataSource.id } }), 201);
+      // Query history and chat sessions are their creator's own: the admin (principal A) makes them.
+      ok(await call("POST", `${V1}/users/${reg.id}/database-access`, { headers: admin, body: { data_source_id: dataSource.id } }), 201);
+      const query = ok(await call("POST", `${V1}/query`, { headers: admin, body: { question: "How many customers are there?", data_source_id: dataSource.id } }), 200);
+      const session = ok(await call("POST", `${V1}/chat/sessions`, { headers: admin, body: { title: `Probe ${tag}`, data_source_id: dataSource.id } }), 201);
       return {
         id: orgId,
         name,
@@ -167,6 +175,8 @@ for (const kind of serviceKinds()) {
           dataSource: dataSource.id,
           access: access.access.id,
           table: "customers",
+          query: query.query_id,
+          chatSession: session.id,
         },
       };
     }
@@ -233,6 +243,8 @@ for (const kind of serviceKinds()) {
         `organization-${B.id}`,
         `seats-${B.id}`,
         `data_source-${B.ids.dataSource}`,
+        `query-${B.ids.query}`,
+        `chat_session-${B.ids.chatSession}`,
         `database_access-${B.ids.user}`,
       ];
       const lengths: Record<string, number> = {};

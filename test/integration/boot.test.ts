@@ -200,7 +200,18 @@ describe("given a fresh DATA_DIR and no configuration (embedded mode)", () => {
     const res = await api(r, "POST", "/api/v1/auth/login", { body: { email: "admin@demo.ledgerline.local", password: demo![1], organization: "demo" } });
     expect({ status: res.status, role: res.body?.user?.role }).toEqual({ status: 200, role: "admin" });
     state.demoPassword = demo![1];
-  });
+
+    // The sample sales database is registered and granted: the first question has an answer.
+    const token = res.body.access_token;
+    const sources = await api(r, "GET", "/api/v1/datasources", { token });
+    expect(sources.status).toBe(200);
+    const sales = sources.body.data_sources.find((d: { type: string }) => d.type === "embedded-demo");
+    expect(sales?.name).toBe("Sales demo");
+    const answer = await api(r, "POST", "/api/v1/query", { token, body: { question: "How many customers are there?", data_source_id: sales.id } });
+    expect(answer.status).toBe(200);
+    expect(answer.body.row_count).toBe(1);
+    expect(Number(Object.values(answer.body.rows[0])[0])).toBeGreaterThan(0);
+  }, 120_000);
 
   test("when an organization is created through the API, then it is listed", async () => {
     const r = state.first!;

@@ -40,6 +40,9 @@ describe("embedded demo database", () => {
   let sameInstance = false;
 
   beforeAll(async () => {
+    // Other suites in this process may have built the shared database already (for today):
+    // start from none, so the concurrent first callers below really are the first.
+    await closeDemoDatabase();
     // Given two concurrent first callers of the shared database, and a separate build for the same day
     const [a, b] = await Promise.all([openDemoDatabase({ today: MORNING }), openDemoDatabase({ today: EVENING })]);
     sameInstance = a === b;
