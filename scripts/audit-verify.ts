@@ -14,7 +14,7 @@ import { Progress } from "../src/progress";
 const args = process.argv.slice(2);
 const batchFlag = args.indexOf("--batch-size");
 const batchSize = batchFlag >= 0 ? Number(args[batchFlag + 1]) : 5000;
-if (!Number.isInteger(batchSize) || batchSize < 1 || args.some((a, i) => a.startsWith("--") && a !== "--batch-size" && i !== batchFlag + 1)) {
+if (!Number.isInteger(batchSize) || batchSize < 1 || args.some((a, i) => a !== "--batch-size" && (batchFlag < 0 || i !== batchFlag + 1))) {
   console.error("usage: npm run audit:verify [--batch-size N]");
   process.exit(2);
 }
