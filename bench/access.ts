@@ -13,12 +13,12 @@
  * Environment: BENCH_QUICK, BENCH_BACKENDS as for every module; BENCH_HTTP_CONNECTIONS
  * (32, as the identity benchmark), BENCH_ACCESS_ROUNDS (quick 2, full 8).
  */
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { histogramPercentile, mergeHistograms, type LoadgenResult } from "./loadgen";
+import { combineRuns, runLoadgen, startServer, type HttpFigures, type LoadRun, type Server } from "./http-bench";
 import type { Cell, ModuleResult, Row, Section } from "./report";
-import { BENCH_PERMISSION, type ReadyLine } from "./serve-app";
+import { BENCH_PERMISSION } from "./serve-app";
 import { BACKENDS, fmtInt, fmtMs, fmtRatio, log, QUICK, type Backend } from "./support";
 import { authorize, type AuthRequirement, type Principal } from "../src/http/auth";
 import { PLATFORM_PERMISSIONS, SYSTEM_PERMISSIONS } from "../src/domain/permissions";
@@ -29,100 +29,17 @@ const SLICE_S = 3;
 const WARMUP_S = 1;
 const RATIO_TARGET = 0.9;
 
-const SERVE_APP = new URL("./serve-app.ts", import.meta.url).pathname;
-const LOADGEN = new URL("./loadgen.ts", import.meta.url).pathname;
-const START_TIMEOUT_MS = 180_000;
 const OPEN_PATH = "/bench/read-authenticated";
 const CHECKED_PATH = "/bench/read-permission";
 
 // ---------------------------------------------------------------- child processes
 
-interface Server {
-  ready: ReadyLine;
-  base: string;
-  pid: number;
-  stop(): Promise<void>;
+function startAccessServer(backend: Backend, logPath: string): Promise<Server> {
+  return startServer(["--mode", "app", "--backend", backend, "--access-routes"], logPath, backend);
 }
 
-async function startServer(backend: Backend, logPath: string): Promise<Server> {
-  const started = performance.now();
-  await Bun.write(logPath, "");
-  const proc = Bun.spawn([process.execPath, SERVE_APP, "--mode", "app", "--backend", backend, "--access-routes", "--watch-stdin"], {
-    stdin: "pipe",
-    stdout: Bun.file(logPath),
-    stderr: "inherit",
-    env: process.env,
-  });
-  let exited: number | null = null;
-  void proc.exited.then((code) => (exited = code));
-  let ready: ReadyLine | undefined;
-  while (!ready) {
-    if (exited !== null) throw new Error(`[${backend}] serve-app exited with code ${exited} before it was ready`);
-    if (performance.now() - started > START_TIMEOUT_MS) {
-      proc.kill("SIGKILL");
-      throw new Error(`[${backend}] serve-app not ready after ${START_TIMEOUT_MS / 1000} s`);
-    }
-    await Bun.sleep(100);
-    const text = await readFile(logPath, "utf8").catch(() => "");
-    const line = text.split("\n").find((l) => l.startsWith('{"ready":true'));
-    if (line) ready = JSON.parse(line) as ReadyLine;
-  }
-  log(`  [${backend}] serve-app ready on 127.0.0.1:${ready.port} (pid ${ready.pid}) in ${((performance.now() - started) / 1000).toFixed(2)} s`);
-  return {
-    ready,
-    base: `http://127.0.0.1:${ready.port}`,
-    pid: proc.pid,
-    async stop() {
-      if (exited !== null) return;
-      proc.kill("SIGTERM");
-      if ((await Promise.race([proc.exited, Bun.sleep(20_000).then(() => null)])) === null) {
-        proc.kill("SIGKILL");
-        await proc.exited;
-      }
-    },
-  };
-}
-
-const CLOCK_TICKS = (() => {
-  try {
-    return Number(Bun.spawnSync(["getconf", "CLK_TCK"]).stdout.toString().trim()) || 100;
-  } catch {
-    return 100;
-  }
-})();
-
-/** CPU seconds (user + system, all threads) a process has used so far; Linux only. */
-async function cpuSeconds(pid: number): Promise<number> {
-  try {
-    const text = await readFile(`/proc/${pid}/stat`, "utf8");
-    const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
-    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
-  } catch {
-    return NaN;
-  }
-}
-
-interface Run extends LoadgenResult {
-  /** Server cores busy during the steady part of the window. */
-  serverCores: number;
-}
-
-async function loadgen(url: string, token: string, serverPid: number): Promise<Run> {
-  const args = [LOADGEN, "--url", url, "--connections", String(HTTP_CONNECTIONS), "--duration", String(SLICE_S), "--warmup", String(WARMUP_S), "-H", `authorization: Bearer ${token}`];
-  const proc = Bun.spawn([process.execPath, ...args], { stdout: "pipe", stderr: "pipe", env: process.env });
-  const stdout = new Response(proc.stdout).text();
-  const stderr = new Response(proc.stderr).text();
-  const t0 = performance.now();
-  await Bun.sleep(WARMUP_S * 1000 + 300);
-  const cpu0 = await cpuSeconds(serverPid);
-  const at0 = performance.now();
-  await Bun.sleep(Math.max(100, (WARMUP_S + SLICE_S) * 1000 - 200 - (performance.now() - t0)));
-  const cpu1 = await cpuSeconds(serverPid);
-  const at1 = performance.now();
-  const code = await proc.exited;
-  if (code !== 0) throw new Error(`loadgen exited with ${code}: ${(await stderr).trim()}`);
-  const result = JSON.parse((await stdout).trim().split("\n").pop()!) as LoadgenResult;
-  return { ...result, serverCores: (cpu1 - cpu0) / ((at1 - at0) / 1000) };
+function loadgen(url: string, token: string, serverPid: number): Promise<LoadRun> {
+  return runLoadgen({ url, headers: { authorization: `Bearer ${token}` }, serverPid, connections: HTTP_CONNECTIONS, seconds: SLICE_S, warmupS: WARMUP_S });
 }
 
 // ---------------------------------------------------------------- the check alone, in process
@@ -168,41 +85,13 @@ function measureAuthorize(): { openNs: number; checkedNs: number } {
   return { openNs: median(open), checkedNs: median(checked) };
 }
 
-interface Figures {
-  requests: number;
-  errors: number;
-  firstError: string | null;
-  rps: number;
-  p50: number;
-  p99: number;
-  serverUsPerRequest: number;
-  /** Requests/s of each round, for the spread. */
-  perRound: number[];
-}
-
-function combine(runs: Run[]): Figures {
-  const requests = runs.reduce((n, r) => n + r.requests, 0);
-  const seconds = runs.reduce((n, r) => n + r.durationS, 0);
-  const histogram = mergeHistograms(runs.map((r) => r.histogram));
-  const rps = requests / seconds;
-  const serverCores = runs.reduce((n, r) => n + r.serverCores * r.durationS, 0) / seconds;
-  return {
-    requests,
-    errors: runs.reduce((n, r) => n + r.errors, 0),
-    firstError: runs.find((r) => r.firstError)?.firstError ?? null,
-    rps,
-    p50: histogramPercentile(histogram, 0.5),
-    p99: histogramPercentile(histogram, 0.99),
-    serverUsPerRequest: (serverCores / rps) * 1e6,
-    perRound: runs.map((r) => r.rps),
-  };
-}
+type Figures = HttpFigures;
 
 // ---------------------------------------------------------------- one backend
 
 async function benchBackend(backend: Backend, workdir: string): Promise<{ open: Figures; checked: Figures }> {
   log(`\n[access] ${backend}: service in its own process (bench/serve-app.ts --access-routes)`);
-  const app = await startServer(backend, join(workdir, `serve-app-${backend}.log`));
+  const app = await startAccessServer(backend, join(workdir, `serve-app-${backend}.log`));
   try {
     const token = app.ready.access_token!;
     // Both routes must answer 200 (the bench user holds the permission) before anything is timed.
@@ -212,8 +101,8 @@ async function benchBackend(backend: Backend, workdir: string): Promise<{ open: 
       if (res.status !== 200) throw new Error(`GET ${path} answered ${res.status}: ${text.slice(0, 300)}`);
     }
     const targets = [
-      { name: `GET ${OPEN_PATH} (auth: true)`, url: `${app.base}${OPEN_PATH}`, runs: [] as Run[] },
-      { name: `GET ${CHECKED_PATH} (permission ${BENCH_PERMISSION})`, url: `${app.base}${CHECKED_PATH}`, runs: [] as Run[] },
+      { name: `GET ${OPEN_PATH} (auth: true)`, url: `${app.base}${OPEN_PATH}`, runs: [] as LoadRun[] },
+      { name: `GET ${CHECKED_PATH} (permission ${BENCH_PERMISSION})`, url: `${app.base}${CHECKED_PATH}`, runs: [] as LoadRun[] },
     ];
     for (let r = 0; r < ROUNDS; r++) {
       // ABBA: the target that went second leads the next round.
@@ -228,7 +117,7 @@ async function benchBackend(backend: Backend, workdir: string): Promise<{ open: 
         );
       }
     }
-    return { open: combine(targets[0].runs), checked: combine(targets[1].runs) };
+    return { open: combineRuns(targets[0].runs), checked: combineRuns(targets[1].runs) };
   } finally {
     await app.stop();
   }

@@ -24,18 +24,26 @@
  * login,refresh,http (default all), BENCH_IDENTITY_LOGINS, BENCH_IDENTITY_REFRESHES,
  * BENCH_LOGIN_CONCURRENCY (4), BENCH_REFRESH_CONCURRENCY (8), BENCH_HTTP_CONNECTIONS (32).
  */
-import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
-import postgres from "postgres";
 import { ARGON2, hashPassword, verifyPassword } from "../src/auth/passwords";
-import { histogramPercentile, mergeHistograms, type LoadgenResult } from "./loadgen";
+import {
+  combineRuns,
+  cpuSeconds,
+  cpuSecondsOf,
+  databaseBackendPids,
+  runLoadgen,
+  runningServers,
+  startServer,
+  type HttpFigures,
+  type LoadRun,
+  type Server,
+} from "./http-bench";
 import type { Cell, ModuleResult, Row, Section } from "./report";
-import type { ReadyLine } from "./serve-app";
 import { BENCH_USER } from "./serve-app";
 import {
   BACKENDS,
-  SERVER_URL,
   fmtInt,
   fmtMs,
   fmtRatio,
@@ -67,95 +75,11 @@ const LOGIN_RATIO_TARGET = 0.8;
 const REFRESH_TARGET_POSTGRES = 1_000;
 const HTTP_RATIO_TARGET = 0.5;
 
-const SERVE_APP = new URL("./serve-app.ts", import.meta.url).pathname;
-const LOADGEN = new URL("./loadgen.ts", import.meta.url).pathname;
-const START_TIMEOUT_MS = 180_000;
 
 const CORES = availableParallelism();
 const load1 = () => Math.round(loadavg()[0] * 100) / 100;
 
-// ---------------------------------------------------------------- child processes
-
-interface Server {
-  ready: ReadyLine;
-  base: string;
-  logPath: string;
-  pid: number;
-  stop(): Promise<{ logLines: number; logBytes: number }>;
-}
-
-const running = new Set<Server>();
-
-/** Starts bench/serve-app.ts with stdout (the service's log) going to `logPath`. */
-async function startServer(args: string[], logPath: string, label: string): Promise<Server> {
-  const started = performance.now();
-  // Empty first: the ready line is looked for in this file.
-  await Bun.write(logPath, "");
-  const proc = Bun.spawn([process.execPath, SERVE_APP, ...args, "--watch-stdin"], {
-    stdin: "pipe",
-    stdout: Bun.file(logPath),
-    stderr: "inherit",
-    env: process.env,
-  });
-  let exited: number | null = null;
-  void proc.exited.then((code) => (exited = code));
-  let ready: ReadyLine | undefined;
-  while (!ready) {
-    if (exited !== null) throw new Error(`${label}: serve-app exited with code ${exited} before it was ready`);
-    if (performance.now() - started > START_TIMEOUT_MS) {
-      proc.kill("SIGKILL");
-      throw new Error(`${label}: serve-app not ready after ${START_TIMEOUT_MS / 1000} s`);
-    }
-    await Bun.sleep(100);
-    const text = await readFile(logPath, "utf8").catch(() => "");
-    const line = text.split("\n").find((l) => l.startsWith('{"ready":true'));
-    if (line) ready = JSON.parse(line) as ReadyLine;
-  }
-  log(`  [${label}] serve-app ${ready.mode} ready on 127.0.0.1:${ready.port} (pid ${ready.pid}) in ${((performance.now() - started) / 1000).toFixed(2)} s`);
-  const server: Server = {
-    ready,
-    base: `http://127.0.0.1:${ready.port}`,
-    logPath,
-    pid: proc.pid,
-    async stop() {
-      running.delete(server);
-      if (exited === null) {
-        proc.kill("SIGTERM");
-        const killed = await Promise.race([proc.exited, Bun.sleep(20_000).then(() => null)]);
-        if (killed === null) {
-          log(`  [${label}] serve-app did not stop within 20 s; SIGKILL`);
-          proc.kill("SIGKILL");
-          await proc.exited;
-        }
-      }
-      const bytes = (await stat(logPath).catch(() => ({ size: 0 }))).size;
-      let lines = 0;
-      const text = await readFile(logPath, "utf8").catch(() => "");
-      for (let i = text.indexOf("\n"); i >= 0; i = text.indexOf("\n", i + 1)) lines++;
-      return { logLines: lines, logBytes: bytes };
-    },
-  };
-  running.add(server);
-  return server;
-}
-
-/** CPU seconds (user + system, all threads) a process has used so far; Linux only. */
-async function cpuSeconds(pid: number): Promise<number> {
-  try {
-    const text = await readFile(`/proc/${pid}/stat`, "utf8");
-    const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
-    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
-  } catch {
-    return NaN;
-  }
-}
-const CLOCK_TICKS = (() => {
-  try {
-    return Number(Bun.spawnSync(["getconf", "CLK_TCK"]).stdout.toString().trim()) || 100;
-  } catch {
-    return 100;
-  }
-})();
+// ---------------------------------------------------------------- CPU accounting for phases 1-2
 
 /** CPU used per phase, attributed slice by slice (runInterleaved's `between` runs before each). */
 interface PhaseCpu {
@@ -189,9 +113,7 @@ class CpuAccounting {
 
   private async sample(): Promise<PhaseCpu> {
     const self = process.cpuUsage();
-    let database = 0;
-    for (const pid of this.dbPids) database += (await cpuSeconds(pid)) || 0;
-    return { server: await cpuSeconds(this.serverPid), database, self: (self.user + self.system) / 1e6 };
+    return { server: await cpuSeconds(this.serverPid), database: await cpuSecondsOf(this.dbPids), self: (self.user + self.system) / 1e6 };
   }
 
   private async close(): Promise<void> {
@@ -206,16 +128,8 @@ class CpuAccounting {
   /** Pass as runInterleaved's `between`. */
   readonly between = async (): Promise<void> => {
     await this.close();
-    if (this.database) {
-      // The service's pool may have opened connections since; backends are per connection.
-      const admin = postgres(SERVER_URL, { max: 1, onnotice: () => {} });
-      try {
-        const rows = await admin.unsafe("SELECT pid FROM pg_stat_activity WHERE datname = $1", [this.database]);
-        this.dbPids = rows.map((r) => Number(r.pid));
-      } finally {
-        await admin.end();
-      }
-    }
+    // The service's pool may have opened connections since; backends are per connection.
+    if (this.database) this.dbPids = await databaseBackendPids(this.database);
     this.current = this.order.shift() ?? -1;
     this.last = await this.sample();
   };
@@ -227,72 +141,9 @@ class CpuAccounting {
   }
 }
 
-interface LoadRun extends LoadgenResult {
-  /** Server CPU cores busy during the steady part of the window (sampled by this process). */
-  serverCores: number;
-}
-
-/** One loadgen process; samples the server's CPU inside the measured window. */
-async function loadgen(url: string, headers: Record<string, string>, serverPid: number, seconds: number): Promise<LoadRun> {
-  const args = [LOADGEN, "--url", url, "--connections", String(HTTP_CONNECTIONS), "--duration", String(seconds), "--warmup", String(WARMUP_S)];
-  for (const [k, v] of Object.entries(headers)) args.push("-H", `${k}: ${v}`);
-  const proc = Bun.spawn([process.execPath, ...args], { stdout: "pipe", stderr: "pipe", env: process.env });
-  const stdout = new Response(proc.stdout).text();
-  const stderr = new Response(proc.stderr).text();
-  // Sample well inside the loaded period: after the warm-up (plus startup slack), before its end.
-  const t0 = performance.now();
-  const from = WARMUP_S * 1000 + 300;
-  const to = (WARMUP_S + seconds) * 1000 - 200;
-  await Bun.sleep(from);
-  const cpu0 = await cpuSeconds(serverPid);
-  const at0 = performance.now();
-  await Bun.sleep(Math.max(100, to - (performance.now() - t0)));
-  const cpu1 = await cpuSeconds(serverPid);
-  const at1 = performance.now();
-  const code = await proc.exited;
-  if (code !== 0) throw new Error(`loadgen exited with ${code}: ${(await stderr).trim()}`);
-  const result = JSON.parse((await stdout).trim().split("\n").pop()!) as LoadgenResult;
-  return { ...result, serverCores: (cpu1 - cpu0) / ((at1 - at0) / 1000) };
-}
-
-interface HttpFigures {
-  requests: number;
-  errors: number;
-  statuses: Record<string, number>;
-  firstError: string | null;
-  seconds: number;
-  rps: number;
-  p50: number;
-  p99: number;
-  serverCores: number;
-  clientCores: number;
-  /** Server CPU per request, microseconds. */
-  serverUsPerRequest: number;
-}
-
-function combine(runs: LoadRun[]): HttpFigures {
-  const requests = runs.reduce((n, r) => n + r.requests, 0);
-  const errors = runs.reduce((n, r) => n + r.errors, 0);
-  const seconds = runs.reduce((n, r) => n + r.durationS, 0);
-  const statuses: Record<string, number> = {};
-  for (const r of runs) for (const [s, n] of Object.entries(r.statuses)) statuses[s] = (statuses[s] ?? 0) + n;
-  const histogram = mergeHistograms(runs.map((r) => r.histogram));
-  const weighted = (pick: (r: LoadRun) => number) => runs.reduce((n, r) => n + pick(r) * r.durationS, 0) / seconds;
-  const rps = requests / seconds;
-  const serverCores = weighted((r) => r.serverCores);
-  return {
-    requests,
-    errors,
-    statuses,
-    firstError: runs.find((r) => r.firstError)?.firstError ?? null,
-    seconds,
-    rps,
-    p50: histogramPercentile(histogram, 0.5),
-    p99: histogramPercentile(histogram, 0.99),
-    serverCores,
-    clientCores: weighted((r) => r.clientCpuS / r.durationS),
-    serverUsPerRequest: (serverCores / rps) * 1e6,
-  };
+/** One loadgen run against `url` with this module's connections and warm-up. */
+function loadgen(url: string, headers: Record<string, string>, serverPid: number, seconds: number): Promise<LoadRun> {
+  return runLoadgen({ url, headers, serverPid, seconds, connections: HTTP_CONNECTIONS, warmupS: WARMUP_S });
 }
 
 // ---------------------------------------------------------------- HTTP client for phases 1-2
@@ -434,7 +285,7 @@ async function benchBackend(backend: Backend, hello: Server, workdir: string): P
         );
       }
     }
-    figures.http = { hello: combine(helloRuns), me: combine(meRuns) };
+    figures.http = { hello: combineRuns(helloRuns), me: combineRuns(meRuns) };
     }
     load.end = load1();
     const result = { users: LOGIN_USERS, ...figures, logLevel: app.ready.log_level ?? "?", load };
@@ -477,7 +328,7 @@ export async function benchIdentity(): Promise<ModuleResult> {
     for (const backend of BACKENDS) figures[backend] = await benchBackend(backend, hello, workdir);
   } finally {
     await hello.stop().catch(() => {});
-    for (const s of [...running]) await s.stop().catch(() => {});
+    for (const s of [...runningServers]) await s.stop().catch(() => {});
     await rm(workdir, { recursive: true, force: true });
   }
 

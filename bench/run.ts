@@ -5,7 +5,7 @@
  *
  * Environment: BENCH_QUICK=1 (counts ~10x smaller, smoke run), BENCH_DATABASE_URL
  * (server to create bench_<random> databases on; default the local postgres),
- * BENCH_CONCURRENCY (PostgreSQL appenders, default 8), BENCH_ONLY=eventstore,rebuild,identity,access,guard,audit (any subset),
+ * BENCH_CONCURRENCY (PostgreSQL appenders, default 8), BENCH_ONLY=eventstore,rebuild,identity,access,guard,audit,query (any subset),
  * BENCH_BACKENDS=postgres (or pglite).
  */
 import { mkdir } from "node:fs/promises";
@@ -16,6 +16,7 @@ import { benchAccess } from "./access";
 import { benchGuard } from "./guard";
 import { benchRebuild } from "./rebuild";
 import { benchAudit } from "./audit";
+import { benchQuery } from "./query";
 import { renderTable, type ModuleResult } from "./report";
 import { fmtSeconds, log, machineFacts, QUICK } from "./support";
 
@@ -26,6 +27,7 @@ const MODULES: Array<{ name: string; run: () => Promise<ModuleResult> }> = [
   { name: "access", run: benchAccess },
   { name: "guard", run: benchGuard },
   { name: "audit", run: benchAudit },
+  { name: "query", run: benchQuery },
 ];
 
 const only = process.env.BENCH_ONLY?.split(",").map((s) => s.trim()).filter(Boolean);
@@ -63,8 +65,8 @@ for (const m of chosen) {
 
 console.log("");
 // The C=… headers describe the eventstore module (its section titles repeat them); identity
-// runs other concurrencies per section, so with it the columns are just the backends.
-const headers = !chosen.some((m) => m.name === "identity") ? { postgres: `PostgreSQL (C=${POSTGRES_CONCURRENCY})`, pglite: "PGlite (C=1)" } : {};
+// and query run other concurrencies per section, so with them (or without eventstore) the columns are just the backends.
+const headers = chosen.some((m) => m.name === "eventstore") && !chosen.some((m) => m.name === "identity" || m.name === "query") ? { postgres: `PostgreSQL (C=${POSTGRES_CONCURRENCY})`, pglite: "PGlite (C=1)" } : {};
 console.log(renderTable(results, headers));
 const notes = results.flatMap((r) => r.notes);
 if (notes.length) console.log("\n" + notes.map((n) => `note: ${n}`).join("\n"));

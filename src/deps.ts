@@ -10,6 +10,7 @@ import type { Projector } from "../projections/runner/projector";
 import type { SecurityState } from "./auth/security-state";
 import type { ApiKeyUsage } from "./auth/api-key-usage";
 import type { AccessDeniedRecorder } from "./auth/access-denied";
+import type { OwnWrites } from "./http/own-writes";
 import type { SchemaCache } from "./sql/schema-cache";
 import type { ConnectionRegistry } from "./sql/connection-registry";
 
@@ -24,6 +25,8 @@ export interface Deps {
   apiKeyUsage: ApiKeyUsage;
   /** 401/403 answers as throttled AccessDenied events. */
   accessDenied: AccessDeniedRecorder;
+  /** Writes that answered before the projector passed them: their author's next request waits. */
+  ownWrites: OwnWrites;
   logger: Logger;
   metrics: Metrics;
   secrets: SecretBox;

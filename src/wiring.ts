@@ -16,6 +16,7 @@ import { allProjections } from "../projections";
 import { SecurityState } from "./auth/security-state";
 import { ApiKeyUsage } from "./auth/api-key-usage";
 import { AccessDeniedRecorder } from "./auth/access-denied";
+import { OwnWrites } from "./http/own-writes";
 import { SchemaCache } from "./sql/schema-cache";
 import { ConnectionRegistry } from "./sql/connection-registry";
 
@@ -51,6 +52,7 @@ export async function buildDeps(config: Config, db: SqlClient, options: { store?
     security: new SecurityState(store, logger),
     apiKeyUsage: new ApiKeyUsage(db, logger),
     accessDenied: new AccessDeniedRecorder(store, logger),
+    ownWrites: new OwnWrites(),
     logger,
     metrics,
     secrets: new SecretBox(config.dataEncryptionKey),

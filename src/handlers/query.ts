@@ -372,7 +372,9 @@ export async function runQuery(deps: Deps, ctx: CommandContext, acting: Acting, 
 /** POST /query and /query/sql: the answer when executed, its problem otherwise (after settling the event). */
 export async function executeQueryFor(deps: Deps, ctx: CommandContext, acting: Acting, req: QueryRequest): Promise<QueryAnswer> {
   const answer = await runQuery(deps, ctx, acting, req);
-  await settle(deps, answer.position);
+  // The answer is the result itself; the outcome event only feeds history, usage and audit.
+  // So it is not waited for here: the caller's next request waits instead (OwnWrites).
+  noteOwnWrite(deps, acting, answer.position);
   if (answer.problem) throw answer.problem;
   return answer;
 }
@@ -380,6 +382,10 @@ export async function executeQueryFor(deps: Deps, ctx: CommandContext, acting: A
 // -------------------------------------------------------------------------- validate
 
 /** The guard's verdict; with a data source, against the caller's granted tables (404/403 as for running). */
+function noteOwnWrite(deps: Deps, acting: Acting, position: bigint): void {
+  if (position > 0n) deps.ownWrites.note(acting.userId, position);
+}
+
 export async function validateSqlFor(deps: Deps, ctx: CommandContext, acting: Acting, sql: string, dataSourceId?: string): Promise<GuardVerdict> {
   const guard = await loadGuard();
   if (!dataSourceId?.trim()) return guard.check(sql, { allowedTables: null });

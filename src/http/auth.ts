@@ -170,6 +170,8 @@ export function authPlugin(deps: Deps) {
         const principal = await authenticate(deps, request);
         principals.set(request, principal);
         authorize(principal, requirement);
+        // This principal's earlier write may have answered before it was projected.
+        await deps.ownWrites.settle(principal.userId, (position) => deps.projector.waitFor(position));
       },
       resolve({ request }) {
         return { principal: principals.get(request)! };

@@ -83,6 +83,10 @@ export async function grant(c: Caller, org: OrgFixture, userId: string, body: Re
 }
 
 export async function eventsOfType(s: TestService, ...types: string[]): Promise<RecordedEvent[]> {
+  // A query's answer no longer waits for its event to be projected (OwnWrites), and readers
+  // see an event only once no older transaction is open: wait until everything written is.
+  const [row] = await s.deps.db.query<{ p: string }>("SELECT coalesce(max(global_position), 0)::text AS p FROM events");
+  await s.deps.projector.waitFor(BigInt(row.p));
   return s.deps.store.readAll({ types, limit: 100_000 });
 }
 
