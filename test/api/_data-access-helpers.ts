@@ -1,10 +1,12 @@
 /**
- * Fixtures shared by the data-source, database-access and schema suites: organizations
- * made through the API, and a request helper that keeps every response text (the canary
- * scan looks through all of them). Not a test file itself.
+ * Fixtures shared by the data-source, database-access, schema, query and chat suites:
+ * organizations made through the API (two of them, A and B, with the service for a
+ * `describe` block: `twoOrgSuite`), and a request helper that keeps every response text
+ * (the canary scan looks through all of them). Not a test file itself.
  */
 import type { TestService } from "../support/app";
 import { uniq } from "./_helpers";
+import { replies, serviceFor } from "./_tenant";
 
 export const PASSWORD = "Data-Access-Password-123!";
 
@@ -22,26 +24,15 @@ export interface Caller {
 }
 
 export function caller(s: TestService): Caller {
-  const texts: string[] = [];
-  const call: Caller["call"] = async (method, path, token, body, headers) => {
-    const res = await s.request(method, path, { token, body, headers });
-    const text = await res.text();
-    texts.push(text);
-    let parsed: any = null;
-    try {
-      parsed = text ? JSON.parse(text) : null;
-    } catch {
-      parsed = text;
-    }
-    return { status: res.status, body: parsed, text };
-  };
+  const r = replies(() => s);
+  const call: Caller["call"] = (method, path, token, body, headers) => r.call(method, path, { token, body, headers });
   return {
     call,
-    texts,
+    texts: r.texts,
     async ok(method, path, token, body, status) {
-      const r = await call(method, path, token, body);
-      if (r.status !== status) throw new Error(`${method} ${path}: expected ${status}, got ${r.status}: ${r.text.slice(0, 500)}`);
-      return r.body;
+      const a = await call(method, path, token, body);
+      if (a.status !== status) throw new Error(`${method} ${path}: expected ${status}, got ${a.status}: ${a.text.slice(0, 500)}`);
+      return a.body;
     },
   };
 }
@@ -58,6 +49,25 @@ export async function makeOrg(c: Caller, tag = uniq("Org")): Promise<OrgFixture>
   const name = `Data ${tag}`;
   const reg = await c.ok("POST", "/api/v1/auth/register", undefined, { email: `admin.${tag.toLowerCase()}@example.com`, password: PASSWORD, first_name: "Org", last_name: "Admin", organization: name }, 201);
   return { id: reg.organization_id, name, adminId: reg.id, adminToken: reg.access_token };
+}
+
+export interface TwoOrgs {
+  s: TestService;
+  c: Caller;
+  /** The organization the tests work in. */
+  A: OrgFixture;
+  /** Another organization: what A must never see, and what must never see A. */
+  B: OrgFixture;
+}
+
+/** The service for the enclosing `describe` block with its caller and two organizations, ready before the first test. */
+export function twoOrgSuite(kind: "pglite" | "postgres", started: (ready: TwoOrgs) => void): void {
+  serviceFor(kind, async (s) => {
+    const c = caller(s);
+    const A = await makeOrg(c);
+    const B = await makeOrg(c);
+    started({ s, c, A, B });
+  });
 }
 
 /** A member of the organization with the given system role (default `user`), logged in. */

@@ -57,6 +57,17 @@ export async function eventually<T>(check: () => T | Promise<T>, attempts = 200)
   throw last;
 }
 
+/**
+ * The moment right after a step's response, for point-in-time reads: the step's events
+ * are stamped at or before it, and the pause makes the next step's events stamped
+ * strictly after it.
+ */
+export async function moment(): Promise<string> {
+  const at = new Date();
+  await Bun.sleep(3);
+  return at.toISOString();
+}
+
 export function superAdminIdOf(token: string): string {
   const sub = decodeJwt(token).sub;
   if (!sub) throw new Error("token without sub");

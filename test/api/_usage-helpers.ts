@@ -1,70 +1,22 @@
 /**
- * Shared by the usage, limits, analytics, stats and admin suites: organizations and
- * members created through the API, and query events appended straight to the event
- * store in the shapes the query endpoints record (src/domain/query.ts).
+ * Shared by the usage, limits, analytics, stats and admin suites: query events appended
+ * straight to the event store in the shapes the query endpoints record
+ * (src/domain/query.ts), and `client`, the tenants of `_tenant.ts` for suites that start
+ * their service themselves.
  */
-import { expect } from "bun:test";
 import type { TestService } from "../support/app";
 import { metadataFor, systemContext } from "../../src/eventstore/context";
-import { uniq } from "./_helpers";
+import { replies, tenants, type Member, type Reply, type Tenant } from "./_tenant";
 
-export const PASSWORD = "Member-Password-123!";
+export { PASSWORD } from "./_tenant";
+export type { Member, Reply };
+export type Org = Pick<Tenant, "id" | "adminId" | "adminToken">;
 
-export interface Reply {
-  status: number;
-  body: any;
-  headers: Headers;
-}
-
-export interface Org {
-  id: string;
-  adminId: string;
-  adminToken: string;
-}
-
-export interface Member {
-  id: string;
-  email: string;
-  token: string;
-}
-
+/** The replies and tenants of `_tenant.ts`, with the names these suites use. */
 export function client(s: () => TestService) {
-  const call = async (method: string, path: string, init: { body?: unknown; token?: string; headers?: Record<string, string> } = {}): Promise<Reply> => {
-    const res = await s().request(method, path, init);
-    const text = await res.text();
-    let body: any = text;
-    try {
-      body = text ? JSON.parse(text) : null;
-    } catch {
-      /* CSV and other text stay text */
-    }
-    return { status: res.status, body, headers: res.headers };
-  };
-  const ok = (r: Reply, status = 200) => {
-    expect({ status: r.status, body: r.body }).toMatchObject({ status });
-    return r.body;
-  };
-  const problem = (r: Reply, status: number) => {
-    expect({ status: r.status, body: r.body }).toMatchObject({ status });
-    expect(r.headers.get("content-type") ?? "").toStartWith("application/problem+json");
-    for (const k of ["type", "title", "detail"]) expect(typeof r.body[k]).toBe("string");
-    return r.body;
-  };
-  const newOrg = async (): Promise<Org> => {
-    const tag = uniq("o");
-    const r = ok(
-      await call("POST", "/api/v1/auth/register", { body: { email: `admin.${tag}@example.com`, password: PASSWORD, first_name: "Org", last_name: "Admin", organization: `Org ${tag}` } }),
-      201,
-    );
-    return { id: r.organization_id, adminId: r.id, adminToken: r.access_token };
-  };
-  const addMember = async (org: Org, extra: Record<string, unknown> = {}): Promise<Member> => {
-    const email = `${uniq("u")}@example.com`;
-    const created = ok(await call("POST", "/api/v1/users", { token: org.adminToken, body: { email, password: PASSWORD, first_name: "Mem", last_name: "Ber", ...extra } }), 201);
-    const l = ok(await call("POST", "/api/v1/auth/login", { body: { email, password: PASSWORD, organization_id: org.id } }));
-    return { id: created.id, email, token: l.access_token };
-  };
-  return { call, ok, problem, newOrg, addMember };
+  const r = replies(s);
+  const { tenant, addMember } = tenants(r);
+  return { call: r.call, ok: r.ok, problem: r.problem, newOrg: () => tenant(), addMember };
 }
 
 export interface QueryEventInput {

@@ -6,11 +6,10 @@
  * organization admin gets 403); status reports stores, projections with their lag, LLM,
  * uptime, memory; logs hold no secret after a login with a password.
  */
-import { afterAll, beforeAll, describe, expect, test as bunTest } from "bun:test";
-import { serviceKinds, startService, type TestService } from "../support/app";
-import { HOOK_TIMEOUT_MS, TEST_TIMEOUT_MS } from "./_helpers";
-import { client, PASSWORD } from "./_usage-helpers";
-import { SUPER_ADMIN } from "../support/app";
+import { describe, expect, test as bunTest } from "bun:test";
+import { serviceKinds, SUPER_ADMIN, type TestService } from "../support/app";
+import { TEST_TIMEOUT_MS } from "./_helpers";
+import { apiSuite, PASSWORD } from "./_tenant";
 import { Logger } from "../../src/logger";
 
 const test = (name: string, fn: () => unknown, timeoutMs = TEST_TIMEOUT_MS) => bunTest(name, fn as () => Promise<void>, timeoutMs);
@@ -19,22 +18,12 @@ const V1 = "/api/v1";
 describe.each(serviceKinds())("admin (%s)", (kind) => {
   let s: TestService;
   let root: string;
-  const { call, ok, problem, newOrg, addMember } = client(() => s);
-
-  beforeAll(async () => {
-    s = await startService(kind);
-    root = await s.superAdminToken();
-  }, HOOK_TIMEOUT_MS);
-
-  afterAll(async () => {
-    await s?.close();
-  }, HOOK_TIMEOUT_MS);
+  const { call, ok, problem, tenant, addMember } = apiSuite(kind, (started) => ({ s, root } = started));
 
   describe.each(["/api/v1", "/api"])("seed 003 examples under %s", (prefix) => {
     test("given an organization admin, when it lists users, changes a role and a status, and deletes a user, then each applies to its organization", async () => {
-      const org = await newOrg();
-      const member = await addMember(org);
-      const victim = await addMember(org);
+      const org = await tenant({ members: [{}, {}] });
+      const [member, victim] = org.members;
 
       const listed = ok(await call("GET", `${prefix}/admin/users?skip=0&limit=100`, { token: org.adminToken }));
       expect(listed).toMatchObject({ total: 3, page: 1, size: 100 });
@@ -97,7 +86,7 @@ describe.each(serviceKinds())("admin (%s)", (kind) => {
 
   describe("refusals", () => {
     test("given an organization admin, when it calls system status, cache clear or logs, then 403 and nothing is cleared", async () => {
-      const org = await newOrg();
+      const org = await tenant();
       problem(await call("GET", `${V1}/admin/system/status`, { token: org.adminToken }), 403);
       problem(await call("POST", `${V1}/admin/system/cache/clear`, { token: org.adminToken }), 403);
       problem(await call("GET", `${V1}/admin/logs`, { token: org.adminToken }), 403);
@@ -107,8 +96,8 @@ describe.each(serviceKinds())("admin (%s)", (kind) => {
     });
 
     test("given another organization's user, when an admin changes or deletes it, then 404 and it is unchanged", async () => {
-      const org = await newOrg();
-      const other = await newOrg();
+      const org = await tenant();
+      const other = await tenant();
       const theirs = await addMember(other);
       problem(await call("PUT", `${V1}/admin/users/${theirs.id}/role`, { token: org.adminToken, body: { role: "admin" } }), 404);
       problem(await call("PUT", `${V1}/admin/users/${theirs.id}/status`, { token: org.adminToken, body: { is_active: false } }), 404);
@@ -119,7 +108,7 @@ describe.each(serviceKinds())("admin (%s)", (kind) => {
     });
 
     test("given bad bodies, when a role or status is put, then 422; the last admin cannot deactivate itself", async () => {
-      const org = await newOrg();
+      const org = await tenant();
       const member = await addMember(org);
       problem(await call("PUT", `${V1}/admin/users/${member.id}/role`, { token: org.adminToken, body: { role: "emperor" } }), 422);
       problem(await call("PUT", `${V1}/admin/users/${member.id}/status`, { token: org.adminToken, body: {} }), 422);
@@ -130,7 +119,7 @@ describe.each(serviceKinds())("admin (%s)", (kind) => {
   });
 
   test("given logins with passwords and tokens flying around, when the logs are read, then no password, token, key or hash appears in them", async () => {
-    const org = await newOrg();
+    const org = await tenant();
     const member = await addMember(org);
     const login = ok(await call("POST", `${V1}/auth/login`, { body: { email: member.email, password: PASSWORD, organization_id: org.id } }));
     problem(await call("POST", `${V1}/auth/login`, { body: { email: member.email, password: "Wrong-Canary-Password-42", organization_id: org.id } }), 401);

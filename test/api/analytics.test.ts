@@ -6,10 +6,11 @@
  * organization / one named for a super admin; refusals (403 without analytics.system,
  * 404 for another organization).
  */
-import { afterAll, beforeAll, describe, expect, test as bunTest } from "bun:test";
-import { serviceKinds, startService, type TestService } from "../support/app";
+import { beforeAll, describe, expect, test as bunTest } from "bun:test";
+import { serviceKinds, type TestService } from "../support/app";
 import { HOOK_TIMEOUT_MS, TEST_TIMEOUT_MS } from "./_helpers";
-import { appendQueryEvents, client, type Member, type Org } from "./_usage-helpers";
+import { appendQueryEvents } from "./_usage-helpers";
+import { apiSuite, type Member, type Tenant } from "./_tenant";
 
 const test = (name: string, fn: () => unknown, timeoutMs = TEST_TIMEOUT_MS) => bunTest(name, fn as () => Promise<void>, timeoutMs);
 const V1 = "/api/v1";
@@ -28,19 +29,17 @@ function percentile(values: number[], p: number): number {
 describe.each(serviceKinds())("analytics (%s)", (kind) => {
   let s: TestService;
   let root: string;
-  let org: Org;
-  let other: Org;
+  let org: Tenant;
+  let other: Tenant;
   let member: Member;
   let colleague: Member;
   const generation = [120, 80, 300, 95, 410, 60, 150, 220, 90, 1000];
   const execution = [5, 12, 7, 30, 9, 11];
-  const { call, ok, problem, newOrg, addMember } = client(() => s);
+  const { call, ok, problem, tenant, addMember } = apiSuite(kind, (started) => ({ s, root } = started));
 
   beforeAll(async () => {
-    s = await startService(kind);
-    root = await s.superAdminToken();
-    org = await newOrg();
-    other = await newOrg();
+    org = await tenant();
+    other = await tenant();
     member = await addMember(org);
     colleague = await addMember(org);
     const yesterday = new Date(Date.now() - 86_400_000);
@@ -68,10 +67,6 @@ describe.each(serviceKinds())("analytics (%s)", (kind) => {
       { organizationId: org.id, userId: colleague.id, input: 1000, output: 100, tables: ["products"] },
       { organizationId: other.id, userId: other.adminId, input: 5000, output: 500, tables: ["invoices"] },
     ]);
-  }, HOOK_TIMEOUT_MS);
-
-  afterAll(async () => {
-    await s?.close();
   }, HOOK_TIMEOUT_MS);
 
   describe.each(["/api/v1", "/api"])("seed 003 examples under %s", (prefix) => {

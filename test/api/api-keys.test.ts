@@ -7,9 +7,10 @@
  * deleted creator; a key in the query string; last_used_at without an event per use;
  * tenancy (another organization's key answers 404).
  */
-import { afterAll, beforeAll, describe, expect, test as bunTest } from "bun:test";
-import { serviceKinds, startService, type TestService } from "../support/app";
-import { HOOK_TIMEOUT_MS, ISO_UTC, TEST_TIMEOUT_MS, uniq, UUID_V7 } from "./_helpers";
+import { describe, expect, test as bunTest } from "bun:test";
+import { serviceKinds, type TestService } from "../support/app";
+import { ISO_UTC, TEST_TIMEOUT_MS, uniq, UUID_V7 } from "./_helpers";
+import { apiSuite, type CallInit, PASSWORD } from "./_tenant";
 import { settle } from "../../src/deps";
 import { systemContext } from "../../src/eventstore/context";
 import { createRole, roleIdByName } from "../../src/handlers/roles";
@@ -18,21 +19,7 @@ import { hashApiKey } from "../../src/domain/api-key";
 const test = (name: string, fn: () => unknown, timeoutMs = TEST_TIMEOUT_MS) => bunTest(name, fn as () => Promise<void>, timeoutMs);
 
 const V1 = "/api/v1";
-const PASSWORD = "Member-Password-123!";
 const SECRET_FORMAT = /^llk_[0-9a-f]{8}_[A-Za-z0-9_-]{43}$/;
-
-interface Reply {
-  status: number;
-  body: any;
-  text: string;
-  headers: Headers;
-}
-
-interface Org {
-  id: string;
-  adminId: string;
-  adminToken: string;
-}
 
 interface Issued {
   id: string;
@@ -53,52 +40,21 @@ async function within(ms: number, check: () => Promise<boolean>): Promise<boolea
 describe.each(serviceKinds())("api keys (%s)", (kind) => {
   let s: TestService;
   let root: string;
+  const api = apiSuite(kind, (started) => ({ s, root } = started));
+  const { ok: expectStatus, problem, tenant, addMember } = api;
+  /** `key` is sent as the x-api-key header. */
+  const call = (method: string, path: string, init: CallInit & { key?: string } = {}) =>
+    api.call(method, path, { body: init.body, token: init.token, headers: { ...(init.headers ?? {}), ...(init.key !== undefined ? { "x-api-key": init.key } : {}) } });
   /** Every response body of this suite: scanned at the end for secrets that leaked. */
   const seen: string[] = [];
   /** Every secret issued in this suite. */
   const secrets: string[] = [];
-
-  const call = async (method: string, path: string, init: { body?: unknown; token?: string; key?: string; headers?: Record<string, string> } = {}): Promise<Reply> => {
-    const headers = { ...(init.headers ?? {}), ...(init.key !== undefined ? { "x-api-key": init.key } : {}) };
-    const res = await s.request(method, path, { body: init.body, token: init.token, headers });
-    const text = await res.text();
-    return { status: res.status, body: text ? JSON.parse(text) : null, text, headers: res.headers };
-  };
 
   /** A response that must not carry a secret: recorded for the final scan. */
   const callSeen = async (...args: Parameters<typeof call>) => {
     const r = await call(...args);
     seen.push(r.text);
     return r;
-  };
-
-  const expectStatus = (r: Reply, status: number) => {
-    expect({ status: r.status, body: r.body }).toMatchObject({ status });
-    return r.body;
-  };
-
-  const problem = (r: Reply, status: number) => {
-    expectStatus(r, status);
-    expect(r.headers.get("content-type") ?? "").toStartWith("application/problem+json");
-    for (const k of ["type", "title", "detail"]) expect(typeof r.body[k]).toBe("string");
-    return r.body;
-  };
-
-  const newOrg = async (): Promise<Org> => {
-    const tag = uniq("k");
-    const r = await call("POST", `${V1}/auth/register`, {
-      body: { email: `admin.${tag}@example.com`, password: PASSWORD, first_name: "Org", last_name: "Admin", organization: `Keys ${tag}` },
-    });
-    expectStatus(r, 201);
-    return { id: r.body.organization_id, adminId: r.body.id, adminToken: r.body.access_token };
-  };
-
-  /** A member created by the admin (role `user` unless `roles` names others), logged in. */
-  const addMember = async (org: Org, roles?: string[]) => {
-    const email = `${uniq("m")}@example.com`;
-    const created = expectStatus(await call("POST", `${V1}/users`, { token: org.adminToken, body: { email, password: PASSWORD, ...(roles && { roles }) } }), 201);
-    const l = expectStatus(await call("POST", `${V1}/auth/login`, { body: { email, password: PASSWORD, organization_id: org.id } }), 200);
-    return { id: created.id as string, token: l.access_token as string };
   };
 
   /** The roles API is another slice: custom roles through the handler. */
@@ -127,18 +83,9 @@ describe.each(serviceKinds())("api keys (%s)", (kind) => {
   const listKeys = (token: string, query = "") => callSeen("GET", `${V1}/apikeys${query}`, { token });
   const apiKeyEventCount = async () => (await s.deps.store.readAll({ fromPosition: 0n, limit: 100_000, types: ["ApiKeyCreated"] })).length;
 
-  beforeAll(async () => {
-    s = await startService(kind);
-    root = await s.superAdminToken();
-  }, HOOK_TIMEOUT_MS);
-
-  afterAll(async () => {
-    await s?.close();
-  }, HOOK_TIMEOUT_MS);
-
   describe.each(["/api/v1", "/api"])("seed 004 under %s", (prefix) => {
     test("given an admin, when creating, using, rotating and revoking a key as seed 004 does, then each answers as documented", async () => {
-      const org = await newOrg();
+      const org = await tenant();
       const created = await call("POST", `${prefix}/apikeys`, { token: org.adminToken, body: { name: "integration", scopes: ["user.read"] } });
       expectStatus(created, 201);
       expect(created.body.apiKeyId).toMatch(UUID_V7);
@@ -172,7 +119,7 @@ describe.each(serviceKinds())("api keys (%s)", (kind) => {
   });
 
   test("the secret has the llk_ prefix, a public id and 256 random bits, is shown once and stored only as its SHA-256", async () => {
-    const org = await newOrg();
+    const org = await tenant();
     const keys: Issued[] = [];
     for (let i = 0; i < 5; i++) keys.push(await create(org.adminToken, { name: `k${i}`, scopes: ["user.read"] }));
     const all = new Set(keys.map((k) => k.secret));
@@ -211,7 +158,7 @@ describe.each(serviceKinds())("api keys (%s)", (kind) => {
   });
 
   test("given a member, when asking for a scope it does not hold, then 403 naming the scope and nothing is created", async () => {
-    const org = await newOrg();
+    const org = await tenant();
     const member = await addMember(org);
     const before = await apiKeyEventCount();
     const r = problem(await call("POST", `${V1}/apikeys`, { token: member.token, body: { name: "too much", scopes: ["query.execute", "user:delete"] } }), 403);
@@ -231,7 +178,7 @@ describe.each(serviceKinds())("api keys (%s)", (kind) => {
   });
 
   test("a key works for routes within its scopes and gets 403 outside them; a key cannot mint keys", async () => {
-    const org = await newOrg();
+    const org = await tenant();
     const k = await create(org.adminToken, { name: "reader", scopes: ["user.read", "apikey.read"] });
     expectStatus(await usersWithKey(k.secret), 200);
     expectStatus(await callSeen("GET", `${V1}/users/me`, { key: k.secret }), 200);
@@ -249,9 +196,9 @@ describe.each(serviceKinds())("api keys (%s)", (kind) => {
   });
 
   test("given a key, when its creator loses the role carrying a scope, then the key loses it on the very next request, and regains it", async () => {
-    const org = await newOrg();
+    const org = await tenant();
     const readers = await customRole(org.id, ["user.read", "apikey.create", "apikey.read"]);
-    const member = await addMember(org, ["user", readers.name]);
+    const member = await addMember(org, { roles: ["user", readers.name] });
     const k = await create(member.token, { name: "narrowing", scopes: ["user.read"] });
     expectStatus(await usersWithKey(k.secret), 200);
 
@@ -265,7 +212,7 @@ describe.each(serviceKinds())("api keys (%s)", (kind) => {
   });
 
   test("rotation without a grace period stops the old key at once; with one, both work until it ends", async () => {
-    const org = await newOrg();
+    const org = await tenant();
     const a = await create(org.adminToken, { name: "rotating", scopes: ["user.read"] });
     const b = await rotate(org.adminToken, a.id);
     problem(await usersWithKey(a.secret), 401);
@@ -290,7 +237,7 @@ describe.each(serviceKinds())("api keys (%s)", (kind) => {
   });
 
   test("a revoked key is refused with the same answer as an unknown one; revoking again changes nothing", async () => {
-    const org = await newOrg();
+    const org = await tenant();
     const k = await create(org.adminToken, { name: "revoked", scopes: ["user.read"] });
     expectStatus(await usersWithKey(k.secret), 200);
     expect(expectStatus(await call("POST", `${V1}/apikeys/revoke/${k.id}`, { token: org.adminToken }), 200)).toEqual({ message: "Revoked" });
@@ -308,7 +255,7 @@ describe.each(serviceKinds())("api keys (%s)", (kind) => {
   });
 
   test("an expiring key works until expires_at, then is refused", async () => {
-    const org = await newOrg();
+    const org = await tenant();
     const expiresAt = new Date(Date.now() + 1500);
     const k = await create(org.adminToken, { name: "short-lived", scopes: ["user.read"], expires_at: expiresAt.toISOString() });
     expect(k.body.expires_at).toBe(expiresAt.toISOString());
@@ -320,7 +267,7 @@ describe.each(serviceKinds())("api keys (%s)", (kind) => {
   });
 
   test("an inactive organization's keys, and a deactivated or deleted creator's keys, stop working", async () => {
-    const org = await newOrg();
+    const org = await tenant();
     const k = await create(org.adminToken, { name: "org", scopes: ["user.read"] });
     expectStatus(await usersWithKey(k.secret), 200);
     expectStatus(await call("PUT", `${V1}/organizations/${org.id}`, { token: root, body: { is_active: false } }), 200);
@@ -328,7 +275,7 @@ describe.each(serviceKinds())("api keys (%s)", (kind) => {
     expectStatus(await call("PUT", `${V1}/organizations/${org.id}`, { token: root, body: { is_active: true } }), 200);
     expectStatus(await usersWithKey(k.secret), 200);
 
-    const manager = await addMember(org, ["manager"]);
+    const manager = await addMember(org, { roles: ["manager"] });
     const mk = await create(manager.token, { name: "manager's", scopes: ["user.read"] });
     expectStatus(await usersWithKey(mk.secret), 200);
     expectStatus(await call("PUT", `${V1}/users/${manager.id}`, { token: org.adminToken, body: { is_active: false } }), 200);
@@ -342,7 +289,7 @@ describe.each(serviceKinds())("api keys (%s)", (kind) => {
   });
 
   test("a key in the query string is refused, even a valid one", async () => {
-    const org = await newOrg();
+    const org = await tenant();
     const k = await create(org.adminToken, { name: "query", scopes: ["user.read"] });
     for (const param of ["api_key", "apikey", "key", "x-api-key"]) {
       problem(await callSeen("GET", `${V1}/users?${param}=${encodeURIComponent(k.secret)}`, {}), 401);
@@ -351,7 +298,7 @@ describe.each(serviceKinds())("api keys (%s)", (kind) => {
   });
 
   test("last_used_at appears after a use, flushed in batches without an event per request", async () => {
-    const org = await newOrg();
+    const org = await tenant();
     const k = await create(org.adminToken, { name: "used", scopes: ["user.read"] });
     const before = expectStatus(await listKeys(org.adminToken), 200);
     expect(before.api_keys.find((x: { id: string }) => x.id === k.id).last_used_at).toBeNull();
@@ -375,8 +322,8 @@ describe.each(serviceKinds())("api keys (%s)", (kind) => {
   });
 
   test("tenancy: another organization's key answers 404 and is left alone; a member sees only its own keys", async () => {
-    const a = await newOrg();
-    const b = await newOrg();
+    const a = await tenant();
+    const b = await tenant();
     const kb = await create(b.adminToken, { name: "b's", scopes: ["user.read"] });
     problem(await call("POST", `${V1}/apikeys/rotate/${kb.id}`, { token: a.adminToken }), 404);
     problem(await call("POST", `${V1}/apikeys/revoke/${kb.id}`, { token: a.adminToken }), 404);

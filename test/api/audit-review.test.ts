@@ -7,36 +7,17 @@
  * Refusals: no audit.read (403), another organization's role or data source (404),
  * neither or both of role_id and data_source_id, or a bad `at` (422).
  */
-import { afterAll, beforeAll, describe, expect, test as bunTest } from "bun:test";
-import { serviceKinds, startService, type TestService } from "../support/app";
+import { describe, expect, test as bunTest } from "bun:test";
+import { serviceKinds, type TestService } from "../support/app";
 import { metadataFor, systemContext } from "../../src/eventstore/context";
 import type { RecordedEvent } from "../../src/eventstore/port";
 import { AccessReviewFold } from "../../src/audit/access-review";
-import { HOOK_TIMEOUT_MS, TEST_TIMEOUT_MS, uniq } from "./_helpers";
+import { moment, TEST_TIMEOUT_MS, uniq } from "./_helpers";
+import { apiSuite, PASSWORD, type Tenant } from "./_tenant";
 
 const test = (name: string, fn: () => unknown, timeoutMs = TEST_TIMEOUT_MS) => bunTest(name, fn as () => Promise<void>, timeoutMs);
 
 const V1 = "/api/v1";
-const PASSWORD = "Member-Password-123!";
-
-interface Reply {
-  status: number;
-  body: any;
-  headers: Headers;
-}
-
-interface Org {
-  id: string;
-  adminId: string;
-  adminToken: string;
-}
-
-/** See point-in-time.test.ts: the step's events are stamped at or before it, the next step's after. */
-async function moment(): Promise<string> {
-  const at = new Date();
-  await Bun.sleep(3);
-  return at.toISOString();
-}
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -93,29 +74,9 @@ describe("AccessReviewFold", () => {
 describe.each(serviceKinds())("access review (%s)", (kind) => {
   let s: TestService;
   let root: string;
+  const { call, ok, problem, tenant, addMember } = apiSuite(kind, (started) => ({ s, root } = started));
 
-  const call = async (method: string, path: string, init: { body?: unknown; token?: string } = {}): Promise<Reply> => {
-    const res = await s.request(method, path, init);
-    const text = await res.text();
-    return { status: res.status, body: text ? JSON.parse(text) : null, headers: res.headers };
-  };
-  const ok = (r: Reply, status = 200) => {
-    expect({ status: r.status, body: r.body }).toMatchObject({ status });
-    return r.body;
-  };
-  const problem = (r: Reply, status: number) => {
-    expect({ status: r.status, body: r.body }).toMatchObject({ status });
-    expect(r.headers.get("content-type") ?? "").toStartWith("application/problem+json");
-    for (const k of ["type", "title", "detail"]) expect(typeof r.body[k]).toBe("string");
-    return r.body;
-  };
-
-  const newOrg = async (): Promise<Org> => {
-    const tag = uniq("o");
-    const r = ok(await call("POST", `${V1}/auth/register`, { body: { email: `admin.${tag}@example.com`, password: PASSWORD, organization: `Org ${tag}` } }), 201);
-    return { id: r.organization_id, adminId: r.id, adminToken: r.access_token };
-  };
-  const newUser = async (org: Org, extra: Record<string, unknown> = {}) => {
+  const newUser = async (org: Tenant, extra: Record<string, unknown> = {}) => {
     const email = `${uniq("u")}@example.com`;
     const created = ok(await call("POST", `${V1}/users`, { token: org.adminToken, body: { email, password: PASSWORD, ...extra } }), 201);
     return { id: created.id as string, email };
@@ -127,13 +88,13 @@ describe.each(serviceKinds())("access review (%s)", (kind) => {
     (await s.deps.store.readStream(`user-${userId}`)).find((e) => e.type === type && match(e.data))!;
 
   /** Appends one database-access event as the data-source feature records it, stamped `at`. */
-  const appendAccess = async (org: Org, userId: string, type: string, data: Record<string, unknown>, at = new Date()) => {
+  const appendAccess = async (org: Tenant, userId: string, type: string, data: Record<string, unknown>, at = new Date()) => {
     const ctx = { ...systemContext(at), actor: { type: "user" as const, id: org.adminId }, organizationId: org.id };
     const id = Bun.randomUUIDv7();
     const r = await s.deps.store.append(`database_access-${userId}`, [{ id, type, data, metadata: metadataFor(ctx) }], "any");
     return { id, position: r.position };
   };
-  const grant = (org: Org, userId: string, dataSourceId: string, extra: { tables?: string[] | null; expires_at?: string | null } = {}, at = new Date()) => {
+  const grant = (org: Tenant, userId: string, dataSourceId: string, extra: { tables?: string[] | null; expires_at?: string | null } = {}, at = new Date()) => {
     const accessId = Bun.randomUUIDv7();
     return appendAccess(
       org,
@@ -144,17 +105,8 @@ describe.each(serviceKinds())("access review (%s)", (kind) => {
     ).then((e) => ({ ...e, accessId }));
   };
 
-  beforeAll(async () => {
-    s = await startService(kind);
-    root = await s.superAdminToken();
-  }, HOOK_TIMEOUT_MS);
-
-  afterAll(async () => {
-    await s?.close();
-  }, HOOK_TIMEOUT_MS);
-
   test("given a role given and taken at distinct moments, when reviewed at each moment, then exactly its holders then are listed, since when and granted by whom", async () => {
-    const org = await newOrg();
+    const org = await tenant();
     const role = ok(await call("POST", `${V1}/roles`, { token: org.adminToken, body: { name: "analyst", permissions: ["user.read"] } }), 201);
     const beforeAll_ = await moment();
     const a = await newUser(org, { role: "analyst" });
@@ -225,7 +177,7 @@ describe.each(serviceKinds())("access review (%s)", (kind) => {
   });
 
   test("given a role renamed and later deleted, when reviewed, then before the deletion it lists its holder under the name of that moment, after it nobody", async () => {
-    const org = await newOrg();
+    const org = await tenant();
     const role = ok(await call("POST", `${V1}/roles`, { token: org.adminToken, body: { name: "temp", permissions: ["user.read"] } }), 201);
     const u = await newUser(org);
     ok(await call("POST", `${V1}/users/${u.id}/roles`, { token: org.adminToken, body: { role_id: role.id } }));
@@ -243,7 +195,7 @@ describe.each(serviceKinds())("access review (%s)", (kind) => {
   });
 
   test("given a deactivated holder, when reviewed, then it is still listed as holding the role, marked inactive", async () => {
-    const org = await newOrg();
+    const org = await tenant();
     const role = ok(await call("POST", `${V1}/roles`, { token: org.adminToken, body: { name: "ops", permissions: ["user.read"] } }), 201);
     const u = await newUser(org, { role: "ops" });
     ok(await call("PUT", `${V1}/users/${u.id}`, { token: org.adminToken, body: { is_active: false } }));
@@ -252,7 +204,7 @@ describe.each(serviceKinds())("access review (%s)", (kind) => {
   });
 
   test("given data-source grants granted, revoked, expired (recorded or not) and of a deleted user, when reviewed at moments, then exactly the live grants then are listed", async () => {
-    const org = await newOrg();
+    const org = await tenant();
     const dataSourceId = Bun.randomUUIDv7();
     const [a, b, c, d, e] = [await newUser(org), await newUser(org), await newUser(org), await newUser(org), await newUser(org)];
 
@@ -303,8 +255,8 @@ describe.each(serviceKinds())("access review (%s)", (kind) => {
   });
 
   test("given another organization's role or data source, when reviewed, then 404 like an unknown id; a super admin reviews any tenant's", async () => {
-    const org = await newOrg();
-    const other = await newOrg();
+    const org = await tenant();
+    const other = await tenant();
     const role = ok(await call("POST", `${V1}/roles`, { token: org.adminToken, body: { name: "mine", permissions: ["user.read"] } }), 201);
     const u = await newUser(org, { role: "mine" });
     const dataSourceId = Bun.randomUUIDv7();
@@ -334,10 +286,10 @@ describe.each(serviceKinds())("access review (%s)", (kind) => {
   });
 
   test("given a caller without audit.read, or a request with neither, both, or a malformed time, when reviewed, then 403 or 422", async () => {
-    const org = await newOrg();
+    const org = await tenant();
     const role = ok(await call("POST", `${V1}/roles`, { token: org.adminToken, body: { name: "x", permissions: ["user.read"] } }), 201);
-    const member = await newUser(org);
-    const memberToken = ok(await call("POST", `${V1}/auth/login`, { body: { email: member.email, password: PASSWORD, organization_id: org.id } })).access_token;
+    const member = await addMember(org);
+    const memberToken = member.token;
 
     problem(await review(memberToken, `role_id=${role.id}`), 403);
     expect(problem(await review(org.adminToken, ""), 422).errors[0].path).toBe("/query/role_id");

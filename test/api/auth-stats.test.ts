@@ -5,10 +5,11 @@
  * users and registrations that happened, scoped to the admin's organization, every
  * organization or a named one for a super admin.
  */
-import { afterAll, beforeAll, describe, expect, test as bunTest } from "bun:test";
-import { serviceKinds, startService, type TestService } from "../support/app";
-import { HOOK_TIMEOUT_MS, TEST_TIMEOUT_MS } from "./_helpers";
-import { appendQueryEvents, client, PASSWORD } from "./_usage-helpers";
+import { describe, expect, test as bunTest } from "bun:test";
+import { serviceKinds, type TestService } from "../support/app";
+import { TEST_TIMEOUT_MS } from "./_helpers";
+import { appendQueryEvents } from "./_usage-helpers";
+import { apiSuite, PASSWORD } from "./_tenant";
 
 const test = (name: string, fn: () => unknown, timeoutMs = TEST_TIMEOUT_MS) => bunTest(name, fn as () => Promise<void>, timeoutMs);
 const V1 = "/api/v1";
@@ -17,22 +18,12 @@ const today = () => new Date().toISOString().slice(0, 10);
 describe.each(serviceKinds())("auth stats (%s)", (kind) => {
   let s: TestService;
   let root: string;
-  const { call, ok, problem, newOrg, addMember } = client(() => s);
-
-  beforeAll(async () => {
-    s = await startService(kind);
-    root = await s.superAdminToken();
-  }, HOOK_TIMEOUT_MS);
-
-  afterAll(async () => {
-    await s?.close();
-  }, HOOK_TIMEOUT_MS);
+  const { call, ok, problem, tenant, addMember } = apiSuite(kind, (started) => ({ s, root } = started));
 
   describe.each(["/api/v1", "/api"])("seed 003 examples under %s", (prefix) => {
     test("given a member's query events, when it reads stats, model-stats, token-breakdown and daily-model-stats?days=30, then each holds exactly its tokens", async () => {
-      const org = await newOrg();
-      const member = await addMember(org);
-      const colleague = await addMember(org);
+      const org = await tenant({ members: [{}, {}] });
+      const [member, colleague] = org.members;
       await appendQueryEvents(s, [
         { organizationId: org.id, userId: member.id, model: "claude-a", input: 1000, output: 200, source: "question", generationMs: 100, executionMs: 10 },
         { organizationId: org.id, userId: member.id, model: "claude-a", input: 500, output: 100, source: "chat", generationMs: 300, executionMs: 30 },
@@ -85,8 +76,8 @@ describe.each(serviceKinds())("auth stats (%s)", (kind) => {
     });
 
     test("given logins, failed logins, a lockout and registrations, when an admin reads admin/stats, then each is counted for its organization only", async () => {
-      const org = await newOrg();
-      const other = await newOrg();
+      const org = await tenant();
+      const other = await tenant();
       const member = await addMember(org); // one registration and one login
       const locked = await addMember(org); // one registration and one login
       ok(await call("POST", `${prefix}/auth/login`, { body: { email: member.email, password: PASSWORD, organization_id: org.id } }));
@@ -126,7 +117,7 @@ describe.each(serviceKinds())("auth stats (%s)", (kind) => {
   });
 
   test("given a caller without usage, when it reads its stats, then every figure is zero and nothing fails", async () => {
-    const org = await newOrg();
+    const org = await tenant();
     const stats = ok(await call("GET", `${V1}/auth/stats`, { token: org.adminToken }));
     expect(stats).toMatchObject({ total_queries: 0, total_tokens: 0, success_rate: 0, avg_generation_ms: null, first_query_at: null });
     expect(ok(await call("GET", `${V1}/auth/model-stats`, { token: org.adminToken })).models).toEqual([]);

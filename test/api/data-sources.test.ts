@@ -4,11 +4,11 @@
  * connectivity test against a real PostgreSQL and a closed port, the embedded demo, pools
  * closed on change and deletion, and another organization's data source answering 404.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import postgres from "postgres";
-import { serviceKinds, startService, type TestService } from "../support/app";
-import { HOOK_TIMEOUT_MS, TEST_TIMEOUT_MS, UUID, expectProblem, uniq } from "./_helpers";
-import { addMember, caller, makeOrg, type Caller, type OrgFixture } from "./_data-access-helpers";
+import { serviceKinds, type TestService } from "../support/app";
+import { TEST_TIMEOUT_MS, UUID, expectProblem, uniq } from "./_helpers";
+import { addMember, makeOrg, twoOrgSuite, type Caller, type OrgFixture } from "./_data-access-helpers";
 import { openDataSourcePassword, sealDataSourcePassword } from "../../src/handlers/data-sources";
 import { SecretBox } from "../../src/crypto/secret-box";
 import { randomBytes } from "node:crypto";
@@ -46,17 +46,7 @@ describe.each(serviceKinds())("data sources [%s]", (kind) => {
   let c: Caller;
   let A: OrgFixture;
   let B: OrgFixture;
-
-  beforeAll(async () => {
-    s = await startService(kind);
-    c = caller(s);
-    A = await makeOrg(c);
-    B = await makeOrg(c);
-  }, HOOK_TIMEOUT_MS);
-
-  afterAll(async () => {
-    await s?.close();
-  }, HOOK_TIMEOUT_MS);
+  twoOrgSuite(kind, (ready) => ({ s, c, A, B } = ready));
 
   const pgSource = (over: Record<string, unknown> = {}) => ({
     name: `PG ${uniq()}`,

@@ -5,10 +5,10 @@
  * deletion; another organization's users and data sources answering 404; and the access
  * check the query endpoints call (resolveDataAccess): least privilege for admins.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { serviceKinds, startService, type TestService } from "../support/app";
-import { HOOK_TIMEOUT_MS, ISO_UTC, TEST_TIMEOUT_MS, UUID, expectProblem, uniq } from "./_helpers";
-import { addMember, caller, makeOrg, registerDemo, type Caller, type OrgFixture } from "./_data-access-helpers";
+import { describe, expect, test } from "bun:test";
+import { serviceKinds, type TestService } from "../support/app";
+import { ISO_UTC, TEST_TIMEOUT_MS, UUID, expectProblem, uniq } from "./_helpers";
+import { addMember, makeOrg, registerDemo, twoOrgSuite, type Caller, type OrgFixture } from "./_data-access-helpers";
 import { resolveDataAccess } from "../../src/handlers/database-access";
 import { DomainError } from "../../src/domain/errors";
 import type { Acting } from "../../src/handlers/tenancy";
@@ -30,17 +30,7 @@ describe.each(serviceKinds())("database access [%s]", (kind) => {
   let c: Caller;
   let A: OrgFixture;
   let B: OrgFixture;
-
-  beforeAll(async () => {
-    s = await startService(kind);
-    c = caller(s);
-    A = await makeOrg(c);
-    B = await makeOrg(c);
-  }, HOOK_TIMEOUT_MS);
-
-  afterAll(async () => {
-    await s?.close();
-  }, HOOK_TIMEOUT_MS);
+  twoOrgSuite(kind, (ready) => ({ s, c, A, B } = ready));
 
   const grantEvents = async (userId: string) => (await s.deps.store.readStream(`database_access-${userId}`)).map((e) => ({ type: e.type, data: e.data }));
 

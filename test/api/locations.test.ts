@@ -7,20 +7,20 @@
  * tenancy: every id of another organization is 404 and changes nothing; and that the
  * read models rebuilt from zero equal the live ones.
  */
-import { afterAll, beforeAll, describe, expect, test as bunTest } from "bun:test";
-import { serviceKinds, startService, type TestService } from "../support/app";
+import { describe, expect, test as bunTest } from "bun:test";
+import { serviceKinds, type TestService } from "../support/app";
 import { Projector } from "../../projections/runner/projector";
 import { allProjections } from "../../projections";
 import { handleCommand } from "../../src/eventstore/handle-command";
 import { systemContext } from "../../src/eventstore/context";
 import { location } from "../../src/domain/location";
 import { settle } from "../../src/deps";
-import { HOOK_TIMEOUT_MS, ISO_UTC, TEST_TIMEOUT_MS, uniq, UUID_V7 } from "./_helpers";
+import { ISO_UTC, TEST_TIMEOUT_MS, uniq, UUID_V7 } from "./_helpers";
+import { apiSuite, type Tenant } from "./_tenant";
 
 const test = (name: string, fn: () => unknown, timeoutMs = TEST_TIMEOUT_MS) => bunTest(name, fn as () => Promise<void>, timeoutMs);
 
 const V1 = "/api/v1";
-const PASSWORD = "Member-Password-123!";
 
 const SEED_CREATE = {
   name: "Main Office",
@@ -44,64 +44,14 @@ const SEED_UPDATE = {
   is_active: true,
 };
 
-interface Reply {
-  status: number;
-  body: any;
-  headers: Headers;
-}
-
-interface Org {
-  id: string;
-  adminId: string;
-  adminToken: string;
-}
-
-interface Member {
-  id: string;
-  token: string;
-}
-
 const idsOf = (items: Array<{ id: string }>) => items.map((i) => i.id);
 
 describe.each(serviceKinds())("locations (%s)", (kind) => {
   let s: TestService;
   let root: string;
+  const { call, ok, problem, tenant, addMember } = apiSuite(kind, (started) => ({ s, root } = started));
 
-  const call = async (method: string, path: string, init: { body?: unknown; token?: string } = {}): Promise<Reply> => {
-    const res = await s.request(method, path, init);
-    const text = await res.text();
-    return { status: res.status, body: text ? JSON.parse(text) : null, headers: res.headers };
-  };
-
-  const problem = (r: Reply, status: number) => {
-    expect({ status: r.status, body: r.body }).toMatchObject({ status });
-    expect(r.headers.get("content-type") ?? "").toStartWith("application/problem+json");
-    for (const k of ["type", "title", "detail"]) expect(typeof r.body[k]).toBe("string");
-    return r.body;
-  };
-
-  const ok = (r: Reply, status = 200) => {
-    expect({ status: r.status, body: r.body }).toMatchObject({ status });
-    return r.body;
-  };
-
-  const newOrg = async (): Promise<Org> => {
-    const tag = uniq("o");
-    const r = ok(
-      await call("POST", `${V1}/auth/register`, { body: { email: `admin.${tag}@example.com`, password: PASSWORD, first_name: "Org", last_name: "Admin", organization: `Org ${tag}` } }),
-      201,
-    );
-    return { id: r.organization_id, adminId: r.id, adminToken: r.access_token };
-  };
-
-  const addMember = async (org: Org, extra: Record<string, unknown> = {}): Promise<Member> => {
-    const email = `${uniq("u")}@example.com`;
-    const created = ok(await call("POST", `${V1}/users`, { token: org.adminToken, body: { email, password: PASSWORD, first_name: "Mem", last_name: "Ber", ...extra } }), 201);
-    const l = ok(await call("POST", `${V1}/auth/login`, { body: { email, password: PASSWORD, organization_id: org.id } }));
-    return { id: created.id, token: l.access_token };
-  };
-
-  const create = async (org: Org, extra: Record<string, unknown> = {}) => {
+  const create = async (org: Tenant, extra: Record<string, unknown> = {}) => {
     const tag = uniq("L");
     return ok(await call("POST", `${V1}/locations`, { token: org.adminToken, body: { name: `Site ${tag}`, code: tag.toUpperCase(), ...extra } }), 201);
   };
@@ -113,22 +63,13 @@ describe.each(serviceKinds())("locations (%s)", (kind) => {
   const unassign = (token: string, userId: string, locationId: string, base = V1) => call("DELETE", `${base}/locations/user/${userId}/location/${locationId}`, { token });
   const locationUsers = (token: string, id: string, query = "", base = V1) => call("GET", `${base}/locations/${id}/users${query ? `?${query}` : ""}`, { token });
   /** `[location id, is_primary]` of a user, primary first. */
-  const placements = async (org: Org, userId: string) =>
+  const placements = async (org: Tenant, userId: string) =>
     (ok(await userLocations(org.adminToken, userId)).locations as any[]).map((l) => [l.id, l.is_primary] as [string, boolean]);
   const streamTypes = async (id: string) => (await s.deps.store.readStream(id)).map((e) => e.type);
 
-  beforeAll(async () => {
-    s = await startService(kind);
-    root = await s.superAdminToken();
-  }, HOOK_TIMEOUT_MS);
-
-  afterAll(async () => {
-    await s?.close();
-  }, HOOK_TIMEOUT_MS);
-
   describe.each(["/api/v1", "/api"])("seed 002 examples under %s", (prefix) => {
     test("given seed 002, when every location call is made as written, then each succeeds as documented", async () => {
-      const org = await newOrg();
+      const org = await tenant();
       const user = await addMember(org);
 
       const created = ok(await call("POST", `${prefix}/locations`, { token: org.adminToken, body: SEED_CREATE }), 201);
@@ -176,7 +117,7 @@ describe.each(serviceKinds())("locations (%s)", (kind) => {
 
   describe("locations", () => {
     test("given a location, when another is created or updated with its code in another case, then 409 and nothing changes; another organization may use it", async () => {
-      const org = await newOrg();
+      const org = await tenant();
       const a = await create(org, { code: "HQ-1" });
       const b = await create(org);
       problem(await call("POST", `${V1}/locations`, { token: org.adminToken, body: { name: "Dup", code: "hq-1" } }), 409);
@@ -185,7 +126,7 @@ describe.each(serviceKinds())("locations (%s)", (kind) => {
       expect(ok(await get(org.adminToken, b.id))).toEqual(b);
       expect(ok(await list(org.adminToken)).total).toBe(2);
 
-      const other = await newOrg();
+      const other = await tenant();
       expect(ok(await call("POST", `${V1}/locations`, { token: other.adminToken, body: { name: "Theirs", code: "HQ-1" } }), 201).code).toBe("HQ-1");
 
       // A code change in case only keeps the claim; a real change frees the old code.
@@ -198,7 +139,7 @@ describe.each(serviceKinds())("locations (%s)", (kind) => {
     });
 
     test("given a location deleted without its code claim being released (a crash), when its code is used again, then it is accepted", async () => {
-      const org = await newOrg();
+      const org = await tenant();
       const loc = await create(org);
       // The delete's event lands, the release after it never happens.
       const { position } = await handleCommand(s.deps.store, `location-${loc.id}`, location, { type: "DeleteLocation" }, { ...systemContext(), organizationId: org.id });
@@ -209,7 +150,7 @@ describe.each(serviceKinds())("locations (%s)", (kind) => {
     });
 
     test("given ten creations with the same code at the same time, then exactly one is created", async () => {
-      const org = await newOrg();
+      const org = await tenant();
       const code = uniq("C");
       const replies = await Promise.all(Array.from({ length: 10 }, (_, i) => call("POST", `${V1}/locations`, { token: org.adminToken, body: { name: `N${i}`, code } })));
       expect(replies.map((r) => r.status).sort()).toEqual([201, ...Array(9).fill(409)]);
@@ -217,7 +158,7 @@ describe.each(serviceKinds())("locations (%s)", (kind) => {
     });
 
     test("given locations, when listed with search, is_active and both pagination styles, then the right slices", async () => {
-      const org = await newOrg();
+      const org = await tenant();
       const word = uniq("w");
       const a = await create(org, { name: `North ${word}` });
       const b = await create(org, { city: word.toUpperCase() });
@@ -241,7 +182,7 @@ describe.each(serviceKinds())("locations (%s)", (kind) => {
     });
 
     test("given invalid bodies, when creating or updating, then 422 and nothing changes", async () => {
-      const org = await newOrg();
+      const org = await tenant();
       const loc = await create(org);
       for (const body of [{ code: "X1" }, { name: "No code" }, { name: "", code: "X2" }, { name: "  ", code: "X3" }, { name: "X", code: "X4", is_admin: true }, { name: "X", code: "X5", is_active: "yes" }]) {
         problem(await call("POST", `${V1}/locations`, { token: org.adminToken, body }), 422);
@@ -254,7 +195,7 @@ describe.each(serviceKinds())("locations (%s)", (kind) => {
     });
 
     test("given a member without the permissions, when creating, updating, deleting or assigning, then 403 and nothing changes; reading is allowed", async () => {
-      const org = await newOrg();
+      const org = await tenant();
       const loc = await create(org);
       const m = await addMember(org);
       problem(await call("POST", `${V1}/locations`, { token: m.token, body: { name: "Mine", code: "MINE" } }), 403);
@@ -273,7 +214,7 @@ describe.each(serviceKinds())("locations (%s)", (kind) => {
     });
 
     test("given unknown and malformed ids, when read, updated, deleted or listing users, then 404", async () => {
-      const org = await newOrg();
+      const org = await tenant();
       for (const id of [Bun.randomUUIDv7(), "not-a-uuid", "00000000-0000-0000-0000-000000000000"]) {
         problem(await get(org.adminToken, id), 404);
         problem(await call("PUT", `${V1}/locations/${id}`, { token: org.adminToken, body: { name: "x" } }), 404);
@@ -283,7 +224,7 @@ describe.each(serviceKinds())("locations (%s)", (kind) => {
     });
 
     test("given the super admin, when creating without and with organization_id, then 422 or the location lands in that organization", async () => {
-      const org = await newOrg();
+      const org = await tenant();
       problem(await call("POST", `${V1}/locations`, { token: root, body: { name: "X", code: uniq("S") } }), 422);
       problem(await call("POST", `${V1}/locations`, { token: root, body: { name: "X", code: uniq("S"), organization_id: Bun.randomUUIDv7() } }), 404);
       const made = ok(await call("POST", `${V1}/locations`, { token: root, body: { name: "X", code: uniq("S"), organization_id: org.id } }), 201);
@@ -294,7 +235,7 @@ describe.each(serviceKinds())("locations (%s)", (kind) => {
 
   describe("assignments", () => {
     test("given assignments, when more are assigned, then they add up with exactly one primary; omitting the primary keeps it", async () => {
-      const org = await newOrg();
+      const org = await tenant();
       const u = await addMember(org);
       const [l1, l2, l3, l4] = await Promise.all([1, 2, 3, 4].map(() => create(org)));
       ok(await assign(org.adminToken, { user_id: u.id, location_ids: [l1.id], primary_location_id: l1.id }));
@@ -321,7 +262,7 @@ describe.each(serviceKinds())("locations (%s)", (kind) => {
     });
 
     test("given a primary that is not among location_ids, or bad bodies, when assigning, then 422 and nothing changes", async () => {
-      const org = await newOrg();
+      const org = await tenant();
       const u = await addMember(org);
       const [l1, l2] = await Promise.all([create(org), create(org)]);
       ok(await assign(org.adminToken, { user_id: u.id, location_ids: [l1.id] }));
@@ -339,7 +280,7 @@ describe.each(serviceKinds())("locations (%s)", (kind) => {
     });
 
     test("given unknown users or locations, when assigning or removing, then 404 and nothing changes", async () => {
-      const org = await newOrg();
+      const org = await tenant();
       const u = await addMember(org);
       const l1 = await create(org);
       const gone = await create(org);
@@ -357,7 +298,7 @@ describe.each(serviceKinds())("locations (%s)", (kind) => {
     });
 
     test("given a user's primary location, when the user is removed from it, then its earliest remaining location becomes primary", async () => {
-      const org = await newOrg();
+      const org = await tenant();
       const u = await addMember(org);
       const [l1, l2, l3] = await Promise.all([1, 2, 3].map(() => create(org)));
       ok(await assign(org.adminToken, { user_id: u.id, location_ids: [l1.id, l2.id, l3.id], primary_location_id: l2.id }));
@@ -374,7 +315,7 @@ describe.each(serviceKinds())("locations (%s)", (kind) => {
     });
 
     test("given a location with users, when it is deleted, then each user's assignment ends with an event and a primary is promoted", async () => {
-      const org = await newOrg();
+      const org = await tenant();
       const [u, v] = [await addMember(org), await addMember(org)];
       const [doomed, other] = await Promise.all([create(org), create(org)]);
       ok(await assign(org.adminToken, { user_id: u.id, location_ids: [doomed.id, other.id], primary_location_id: doomed.id }));
@@ -394,7 +335,7 @@ describe.each(serviceKinds())("locations (%s)", (kind) => {
 
     test("given two assignments with different primaries at the same time, then the user ends with exactly one primary", async () => {
       for (let round = 0; round < 3; round++) {
-        const org = await newOrg();
+        const org = await tenant();
         const u = await addMember(org);
         const [l1, l2, l3] = await Promise.all([1, 2, 3].map(() => create(org)));
         const replies = await Promise.all([
@@ -410,9 +351,8 @@ describe.each(serviceKinds())("locations (%s)", (kind) => {
     });
 
     test("given a plain member, when it reads its own, another's or a location's users, then only its own is allowed", async () => {
-      const org = await newOrg();
-      const m = await addMember(org);
-      const other = await addMember(org);
+      const org = await tenant({ members: [{}, {}] });
+      const [m, other] = org.members;
       const loc = await create(org);
       ok(await assign(org.adminToken, { user_id: m.id, location_ids: [loc.id] }));
       expect(ok(await userLocations(m.token, m.id)).locations.map((l: any) => l.id)).toEqual([loc.id]);
@@ -424,7 +364,7 @@ describe.each(serviceKinds())("locations (%s)", (kind) => {
     });
 
     test("given five users at a location, when its users are paged both ways, then the same slices", async () => {
-      const org = await newOrg();
+      const org = await tenant();
       const loc = await create(org);
       const ids: string[] = [];
       for (let i = 0; i < 5; i++) {
@@ -443,8 +383,8 @@ describe.each(serviceKinds())("locations (%s)", (kind) => {
 
   describe("tenancy", () => {
     test("given organizations A and B, when B's admin addresses A's locations and users, then 404 everywhere and nothing changes", async () => {
-      const a = await newOrg();
-      const b = await newOrg();
+      const a = await tenant();
+      const b = await tenant();
       const aUser = await addMember(a);
       const bUser = await addMember(b);
       const aLoc = await create(a);
@@ -488,7 +428,7 @@ describe.each(serviceKinds())("locations (%s)", (kind) => {
         return out;
       };
       // Some of each kind of row even when this test runs alone.
-      const org = await newOrg();
+      const org = await tenant();
       const u = await addMember(org);
       const [l1, l2, l3] = await Promise.all([1, 2, 3].map(() => create(org)));
       ok(await assign(org.adminToken, { user_id: u.id, location_ids: [l1.id, l2.id, l3.id], primary_location_id: l2.id }));

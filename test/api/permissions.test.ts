@@ -7,9 +7,10 @@
  * immutable system permissions (422); renaming and deleting a custom permission moving or
  * removing it in every role that holds it, effective on the holders' next request.
  */
-import { afterAll, beforeAll, describe, expect, test as bunTest } from "bun:test";
-import { serviceKinds, startService, type TestService } from "../support/app";
+import { beforeAll, describe, expect, test as bunTest } from "bun:test";
+import { serviceKinds, type TestService } from "../support/app";
 import { HOOK_TIMEOUT_MS, ISO_UTC, TEST_TIMEOUT_MS, uniq, UUID_V7 } from "./_helpers";
+import { apiSuite, type Tenant } from "./_tenant";
 import { bootstrap } from "../../src/handlers/bootstrap";
 import { ensureSystemPermissions, permissionClaim } from "../../src/handlers/permissions";
 import { claim } from "../../src/handlers/reservations";
@@ -20,62 +21,16 @@ import { SYSTEM_PERMISSIONS } from "../../src/domain/permissions";
 const test = (name: string, fn: () => unknown, timeoutMs = TEST_TIMEOUT_MS) => bunTest(name, fn as () => Promise<void>, timeoutMs);
 
 const V1 = "/api/v1";
-const PASSWORD = "Member-Password-123!";
-
-interface Reply {
-  status: number;
-  body: any;
-  headers: Headers;
-}
-
-interface Org {
-  id: string;
-  adminId: string;
-  adminToken: string;
-}
 
 const namesOf = (items: Array<{ name: string }>) => items.map((i) => i.name);
 
 describe.each(serviceKinds())("permissions (%s)", (kind) => {
   let s: TestService;
   let root: string;
-  let org: Org;
+  let org: Tenant;
   /** A plain member of `org`: any authenticated principal reads the catalog. */
   let memberToken: string;
-
-  const call = async (method: string, path: string, init: { body?: unknown; token?: string } = {}): Promise<Reply> => {
-    const res = await s.request(method, path, init);
-    const text = await res.text();
-    return { status: res.status, body: text ? JSON.parse(text) : null, headers: res.headers };
-  };
-
-  const problem = (r: Reply, status: number) => {
-    expect({ status: r.status, body: r.body }).toMatchObject({ status });
-    expect(r.headers.get("content-type") ?? "").toStartWith("application/problem+json");
-    for (const k of ["type", "title", "detail"]) expect(typeof r.body[k]).toBe("string");
-    return r.body;
-  };
-
-  const ok = (r: Reply, status = 200) => {
-    expect({ status: r.status, body: r.body }).toMatchObject({ status });
-    return r.body;
-  };
-
-  const newOrg = async (): Promise<Org> => {
-    const tag = uniq("o");
-    const r = await call("POST", `${V1}/auth/register`, {
-      body: { email: `admin.${tag}@example.com`, password: PASSWORD, first_name: "Org", last_name: "Admin", organization: `Org ${tag}` },
-    });
-    ok(r, 201);
-    return { id: r.body.organization_id, adminId: r.body.id, adminToken: r.body.access_token };
-  };
-
-  const addMember = async (o: Org) => {
-    const email = `${uniq("u")}@example.com`;
-    const created = ok(await call("POST", `${V1}/users`, { token: o.adminToken, body: { email, password: PASSWORD } }), 201);
-    const l = ok(await call("POST", `${V1}/auth/login`, { body: { email, password: PASSWORD, organization_id: o.id } }));
-    return { id: created.id as string, token: l.access_token as string };
-  };
+  const { call, ok, problem, tenant, addMember } = apiSuite(kind, (started) => ({ s, root } = started));
 
   const list = (query: string, token = memberToken, base = V1) => call("GET", `${base}/permissions${query ? `?${query}` : ""}`, { token });
   const byName = async (name: string) => {
@@ -87,14 +42,8 @@ describe.each(serviceKinds())("permissions (%s)", (kind) => {
   const systemCreated = async () => (await s.deps.store.readAll({ types: ["PermissionCreated"], limit: 100_000 })).filter((e) => (e.data as any).is_system);
 
   beforeAll(async () => {
-    s = await startService(kind);
-    root = await s.superAdminToken();
-    org = await newOrg();
-    memberToken = (await addMember(org)).token;
-  }, HOOK_TIMEOUT_MS);
-
-  afterAll(async () => {
-    await s?.close();
+    org = await tenant({ members: [{}] });
+    memberToken = org.members[0].token;
   }, HOOK_TIMEOUT_MS);
 
   describe("the system catalog", () => {
@@ -313,8 +262,8 @@ describe.each(serviceKinds())("permissions (%s)", (kind) => {
     test("given roles in two organizations holding a custom permission, when it is renamed then deleted, then every role follows through RolePermissionsChanged", async () => {
       const resource = uniq("crm").toLowerCase();
       const custom = await createCustom({ name: `${resource}.sync` });
-      const other = await newOrg();
-      const holders: Array<{ org: Org; roleId: string; member: { id: string; token: string } }> = [];
+      const other = await tenant();
+      const holders: Array<{ org: Tenant; roleId: string; member: { id: string; token: string } }> = [];
       for (const o of [org, other]) {
         // Only a super admin holds a custom permission to grant: it makes the roles.
         const role = ok(await call("POST", `${V1}/roles`, { token: root, body: { name: uniq("crm"), organization_id: o.id, permissions: [custom.id, "audit.read"] } }), 201);

@@ -6,38 +6,16 @@
  * exactly the present-tense read. Refusals: before the user existed, after its deletion,
  * a malformed or impossible time (422), another organization (404), no user.read (403).
  */
-import { afterAll, beforeAll, describe, expect, test as bunTest } from "bun:test";
-import { serviceKinds, startService, type TestService } from "../support/app";
+import { describe, expect, test as bunTest } from "bun:test";
+import { serviceKinds, type TestService } from "../support/app";
 import { parseInstant } from "../../src/audit/point-in-time";
 import { DomainError } from "../../src/domain/errors";
-import { HOOK_TIMEOUT_MS, TEST_TIMEOUT_MS, uniq } from "./_helpers";
+import { moment, TEST_TIMEOUT_MS, uniq } from "./_helpers";
+import { apiSuite, PASSWORD } from "./_tenant";
 
 const test = (name: string, fn: () => unknown, timeoutMs = TEST_TIMEOUT_MS) => bunTest(name, fn as () => Promise<void>, timeoutMs);
 
 const V1 = "/api/v1";
-const PASSWORD = "Member-Password-123!";
-
-interface Reply {
-  status: number;
-  body: any;
-  headers: Headers;
-}
-
-interface Org {
-  id: string;
-  adminId: string;
-  adminToken: string;
-}
-
-/**
- * The moment right after a step's response: the step's events are stamped at or before
- * it, and the pause makes the next step's events stamped strictly after it.
- */
-async function moment(): Promise<string> {
-  const at = new Date();
-  await Bun.sleep(3);
-  return at.toISOString();
-}
 
 describe("parseInstant", () => {
   test("given ISO 8601 forms, when parsed, then each is the instant it names (UTC without an offset)", () => {
@@ -66,41 +44,12 @@ describe("parseInstant", () => {
 describe.each(serviceKinds())("users as of a moment (%s)", (kind) => {
   let s: TestService;
   let root: string;
+  const { call, ok, problem, tenant, addMember } = apiSuite(kind, (started) => ({ s, root } = started));
 
-  const call = async (method: string, path: string, init: { body?: unknown; token?: string } = {}): Promise<Reply> => {
-    const res = await s.request(method, path, init);
-    const text = await res.text();
-    return { status: res.status, body: text ? JSON.parse(text) : null, headers: res.headers };
-  };
-  const ok = (r: Reply, status = 200) => {
-    expect({ status: r.status, body: r.body }).toMatchObject({ status });
-    return r.body;
-  };
-  const problem = (r: Reply, status: number) => {
-    expect({ status: r.status, body: r.body }).toMatchObject({ status });
-    expect(r.headers.get("content-type") ?? "").toStartWith("application/problem+json");
-    for (const k of ["type", "title", "detail"]) expect(typeof r.body[k]).toBe("string");
-    return r.body;
-  };
-
-  const newOrg = async (): Promise<Org> => {
-    const tag = uniq("o");
-    const r = ok(await call("POST", `${V1}/auth/register`, { body: { email: `admin.${tag}@example.com`, password: PASSWORD, organization: `Org ${tag}` } }), 201);
-    return { id: r.organization_id, adminId: r.id, adminToken: r.access_token };
-  };
   const asOf = (token: string, id: string, at: string, base = V1) => call("GET", `${base}/users/${id}?as_of=${encodeURIComponent(at)}`, { token });
 
-  beforeAll(async () => {
-    s = await startService(kind);
-    root = await s.superAdminToken();
-  }, HOOK_TIMEOUT_MS);
-
-  afterAll(async () => {
-    await s?.close();
-  }, HOOK_TIMEOUT_MS);
-
   test("given a user's history at distinct moments, when asked as of each moment, then the state of that moment answers, role names as they were then", async () => {
-    const org = await newOrg();
+    const org = await tenant();
     const admin = org.adminToken;
     const role = ok(await call("POST", `${V1}/roles`, { token: admin, body: { name: "analyst", permissions: ["audit.read", "user.read"] } }), 201);
     const beforeUser = await moment();
@@ -165,7 +114,7 @@ describe.each(serviceKinds())("users as of a moment (%s)", (kind) => {
   });
 
   test("given a deleted user, when asked as of before its deletion, then it answers as it was; as of after, 404 saying so; without as_of, 404 as today", async () => {
-    const org = await newOrg();
+    const org = await tenant();
     const created = ok(await call("POST", `${V1}/users`, { token: org.adminToken, body: { email: `${uniq("d")}@example.com`, password: PASSWORD, first_name: "Gone" } }), 201);
     const before = await moment();
     ok(await call("DELETE", `${V1}/users/${created.id}`, { token: org.adminToken }));
@@ -177,11 +126,9 @@ describe.each(serviceKinds())("users as of a moment (%s)", (kind) => {
   });
 
   test("given bad times, other tenants and missing permissions, when asked as of, then 422, 404 and 403 and nothing else leaks", async () => {
-    const org = await newOrg();
-    const other = await newOrg();
-    const email = `${uniq("m")}@example.com`;
-    const member = ok(await call("POST", `${V1}/users`, { token: org.adminToken, body: { email, password: PASSWORD } }), 201);
-    const memberToken = ok(await call("POST", `${V1}/auth/login`, { body: { email, password: PASSWORD, organization_id: org.id } })).access_token;
+    const org = await tenant();
+    const other = await tenant();
+    const member = await addMember(org);
     const now = new Date().toISOString();
 
     for (const bad of ["yesterday", "2025-02-30T00:00:00Z", "2025-06-21T10:00:00+99:00", ""]) {
@@ -197,7 +144,7 @@ describe.each(serviceKinds())("users as of a moment (%s)", (kind) => {
     problem(await call("GET", `${V1}/users/${member.id}`, { token: other.adminToken }), 404);
 
     // A plain user lacks user.read.
-    problem(await asOf(memberToken, org.adminId, now), 403);
+    problem(await asOf(member.token, org.adminId, now), 403);
 
     // A super admin sees any tenant's user as of a moment, but not the platform's own users.
     expect(ok(await asOf(root, member.id, now))).toMatchObject({ id: member.id, organization_id: org.id });
@@ -206,7 +153,7 @@ describe.each(serviceKinds())("users as of a moment (%s)", (kind) => {
   });
 
   test("given a query parameter the route does not know, when GET /users/{id} is called without as_of, then it answers as before", async () => {
-    const org = await newOrg();
+    const org = await tenant();
     const plain = ok(await call("GET", `${V1}/users/${org.adminId}`, { token: org.adminToken }));
     expect(ok(await call("GET", `${V1}/users/${org.adminId}?include=roles`, { token: org.adminToken }))).toEqual(plain);
   });

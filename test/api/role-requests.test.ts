@@ -12,13 +12,14 @@
  * POST /users; custom roles through the role handler, so this suite does not depend on
  * the roles API.
  */
-import { afterAll, beforeAll, describe, expect, test as bunTest } from "bun:test";
-import { serviceKinds, startService, type TestService } from "../support/app";
+import { describe, expect, test as bunTest } from "bun:test";
+import { serviceKinds, type TestService } from "../support/app";
 import { Projector } from "../../projections/runner/projector";
 import { allProjections } from "../../projections";
 import { handleCommand } from "../../src/eventstore/handle-command";
 import { roleRequest } from "../../src/domain/role-request";
-import { HOOK_TIMEOUT_MS, ISO_UTC, TEST_TIMEOUT_MS, uniq, UUID_V7 } from "./_helpers";
+import { ISO_UTC, TEST_TIMEOUT_MS, uniq, UUID_V7 } from "./_helpers";
+import { apiSuite } from "./_tenant";
 import { settle } from "../../src/deps";
 import { systemContext } from "../../src/eventstore/context";
 import { createRole, roleIdByName } from "../../src/handlers/roles";
@@ -26,67 +27,15 @@ import { createRole, roleIdByName } from "../../src/handlers/roles";
 const test = (name: string, fn: () => unknown, timeoutMs = TEST_TIMEOUT_MS) => bunTest(name, fn as () => Promise<void>, timeoutMs);
 
 const V1 = "/api/v1";
-const PASSWORD = "Member-Password-123!";
 const SEED_REASON = "I need access to the Data Analyst tools to complete my Q3 report.";
 const SEED_NOTES = "Approved for Q3 reporting needs. Access will be reviewed in 90 days.";
-
-interface Reply {
-  status: number;
-  body: any;
-  headers: Headers;
-}
-
-interface Org {
-  id: string;
-  adminId: string;
-  adminToken: string;
-}
-
-interface Member {
-  id: string;
-  email: string;
-  token: string;
-}
 
 const idsOf = (items: Array<{ id: string }>) => items.map((i) => i.id);
 
 describe.each(serviceKinds())("role requests (%s)", (kind) => {
   let s: TestService;
   let root: string;
-
-  const call = async (method: string, path: string, init: { body?: unknown; token?: string } = {}): Promise<Reply> => {
-    const res = await s.request(method, path, init);
-    const text = await res.text();
-    return { status: res.status, body: text ? JSON.parse(text) : null, headers: res.headers };
-  };
-
-  const problem = (r: Reply, status: number) => {
-    expect({ status: r.status, body: r.body }).toMatchObject({ status });
-    expect(r.headers.get("content-type") ?? "").toStartWith("application/problem+json");
-    for (const k of ["type", "title", "detail"]) expect(typeof r.body[k]).toBe("string");
-    return r.body;
-  };
-
-  const ok = (r: Reply, status = 200) => {
-    expect({ status: r.status, body: r.body }).toMatchObject({ status });
-    return r.body;
-  };
-
-  const newOrg = async (): Promise<Org> => {
-    const tag = uniq("o");
-    const r = ok(
-      await call("POST", `${V1}/auth/register`, { body: { email: `admin.${tag}@example.com`, password: PASSWORD, first_name: "Org", last_name: "Admin", organization: `Org ${tag}` } }),
-      201,
-    );
-    return { id: r.organization_id, adminId: r.id, adminToken: r.access_token };
-  };
-
-  const addMember = async (org: Org, extra: Record<string, unknown> = {}): Promise<Member> => {
-    const email = `${uniq("u")}@example.com`;
-    const created = ok(await call("POST", `${V1}/users`, { token: org.adminToken, body: { email, password: PASSWORD, first_name: "Mem", last_name: "Ber", ...extra } }), 201);
-    const l = ok(await call("POST", `${V1}/auth/login`, { body: { email, password: PASSWORD, organization_id: org.id } }));
-    return { id: created.id, email, token: l.access_token };
-  };
+  const { call, ok, problem, tenant, addMember } = apiSuite(kind, (started) => ({ s, root } = started));
 
   const customRole = async (orgId: string, permissions: string[], isActive = true) => {
     const name = uniq("analyst-");
@@ -112,18 +61,9 @@ describe.each(serviceKinds())("role requests (%s)", (kind) => {
   const requestEvents = async (id: string) => (await s.deps.store.readStream(`role_request-${id}`)).map((e) => e.type);
   const userEvents = async (id: string) => (await s.deps.store.readStream(`user-${id}`)).map((e) => e.type);
 
-  beforeAll(async () => {
-    s = await startService(kind);
-    root = await s.superAdminToken();
-  }, HOOK_TIMEOUT_MS);
-
-  afterAll(async () => {
-    await s?.close();
-  }, HOOK_TIMEOUT_MS);
-
   describe.each(["/api/v1", "/api"])("seed examples under %s", (prefix) => {
     test("given seed 000, when a user requests a role, the admin lists pending requests and approves, then the user holds the role and its permissions at once", async () => {
-      const org = await newOrg();
+      const org = await tenant();
       const m = await addMember(org);
       const analyst = await customRole(org.id, ["user.read", "audit.read"]);
       problem(await call("GET", `${prefix}/users`, { token: m.token }), 403);
@@ -161,7 +101,7 @@ describe.each(serviceKinds())("role requests (%s)", (kind) => {
     });
 
     test("given pending requests, when read one by one, rejected and cancelled, then each answers with the request in its new state", async () => {
-      const org = await newOrg();
+      const org = await tenant();
       const m = await addMember(org);
       const a = await customRole(org.id, ["audit.read"]);
       const b = await customRole(org.id, ["audit.read"]);
@@ -183,8 +123,8 @@ describe.each(serviceKinds())("role requests (%s)", (kind) => {
 
   describe("requesting", () => {
     test("given roles of another organization, unknown and malformed ids, when requested, then 404 and no request exists", async () => {
-      const a = await newOrg();
-      const b = await newOrg();
+      const a = await tenant();
+      const b = await tenant();
       const m = await addMember(a);
       const foreign = await customRole(b.id, ["audit.read"]);
       for (const role_id of [foreign.id, await systemRole(b.id, "manager"), Bun.randomUUIDv7(), "not-a-uuid", "manager"]) {
@@ -195,7 +135,7 @@ describe.each(serviceKinds())("role requests (%s)", (kind) => {
     });
 
     test("given a role the user holds, when requested, then 409 and nothing is recorded", async () => {
-      const org = await newOrg();
+      const org = await tenant();
       const m = await addMember(org);
       const p = problem(await request(m.token, { role_id: await systemRole(org.id, "user") }), 409);
       expect(p.detail).toContain("already hold");
@@ -206,7 +146,7 @@ describe.each(serviceKinds())("role requests (%s)", (kind) => {
     });
 
     test("given a pending request, when the same role is requested again, then 409; once it is decided a new request is accepted", async () => {
-      const org = await newOrg();
+      const org = await tenant();
       const m = await addMember(org);
       const r = await customRole(org.id, ["audit.read"]);
       const first = ok(await request(m.token, { role_id: r.id, reason: "first" }), 201);
@@ -225,7 +165,7 @@ describe.each(serviceKinds())("role requests (%s)", (kind) => {
     });
 
     test("given a request cancelled without its pending claim being released (a crash), when the role is requested again, then it is accepted", async () => {
-      const org = await newOrg();
+      const org = await tenant();
       const m = await addMember(org);
       const r = await customRole(org.id, ["audit.read"]);
       const first = ok(await request(m.token, { role_id: r.id }), 201);
@@ -238,7 +178,7 @@ describe.each(serviceKinds())("role requests (%s)", (kind) => {
     });
 
     test("given an inactive role, when requested, then 422 and nothing is recorded", async () => {
-      const org = await newOrg();
+      const org = await tenant();
       const m = await addMember(org);
       const inactive = await customRole(org.id, ["audit.read"], false);
       const p = problem(await request(m.token, { role_id: inactive.id }), 422);
@@ -247,7 +187,7 @@ describe.each(serviceKinds())("role requests (%s)", (kind) => {
     });
 
     test("given invalid bodies or a caller without role_request.create, when requesting, then 422 / 403 / 401 and nothing is recorded", async () => {
-      const org = await newOrg();
+      const org = await tenant();
       const m = await addMember(org);
       const r = await customRole(org.id, ["audit.read"]);
       for (const body of [{}, { reason: "x" }, { role_id: r.id, reason: "x", user_id: org.adminId }, { role_id: r.id, reason: 42 }, { role_id: r.id, status: "APPROVED" }]) {
@@ -261,7 +201,7 @@ describe.each(serviceKinds())("role requests (%s)", (kind) => {
     });
 
     test("given ten identical requests at the same time, then exactly one is created and the others get 409", async () => {
-      const org = await newOrg();
+      const org = await tenant();
       const m = await addMember(org);
       const r = await customRole(org.id, ["audit.read"]);
       const replies = await Promise.all(Array.from({ length: 10 }, () => request(m.token, { role_id: r.id, reason: "at once" })));
@@ -278,10 +218,8 @@ describe.each(serviceKinds())("role requests (%s)", (kind) => {
 
   describe("listing and reading", () => {
     test("given requests of several users, when listed, then approvers see the organization's, others only their own; others' requests are 404", async () => {
-      const org = await newOrg();
-      const m1 = await addMember(org);
-      const m2 = await addMember(org);
-      const mgr = await addMember(org, { role: "manager" });
+      const org = await tenant({ members: [{}, {}, { role: "manager" }] });
+      const [m1, m2, mgr] = org.members;
       const r = await customRole(org.id, ["audit.read"]);
       const q1 = ok(await request(m1.token, { role_id: r.id }), 201);
       const q2 = ok(await request(m2.token, { role_id: r.id }), 201);
@@ -299,7 +237,7 @@ describe.each(serviceKinds())("role requests (%s)", (kind) => {
     });
 
     test("given requests in every state, when filtered by status in any case, then only those; an unknown status is 422", async () => {
-      const org = await newOrg();
+      const org = await tenant();
       const m = await addMember(org);
       const roles = await Promise.all([1, 2, 3, 4].map(() => customRole(org.id, ["audit.read"])));
       const reqs = [];
@@ -318,7 +256,7 @@ describe.each(serviceKinds())("role requests (%s)", (kind) => {
     });
 
     test("given five requests, when paging with page&size and skip&limit, then both give the same slices", async () => {
-      const org = await newOrg();
+      const org = await tenant();
       const m = await addMember(org);
       const ids: string[] = [];
       for (let i = 0; i < 5; i++) ids.push(ok(await request(m.token, { role_id: (await customRole(org.id, ["audit.read"])).id }), 201).id);
@@ -335,7 +273,7 @@ describe.each(serviceKinds())("role requests (%s)", (kind) => {
 
   describe("deciding", () => {
     test("given an admin's own request, when it approves or rejects it, then 403 and it stays pending without the role", async () => {
-      const org = await newOrg();
+      const org = await tenant();
       const second = await addMember(org, { role: "admin" });
       const r = await customRole(org.id, ["audit.read"]);
       const own = ok(await request(org.adminToken, { role_id: r.id, reason: "me" }), 201);
@@ -350,7 +288,7 @@ describe.each(serviceKinds())("role requests (%s)", (kind) => {
     });
 
     test("given decided requests, when approved, rejected or cancelled again, then 409 and nothing changes", async () => {
-      const org = await newOrg();
+      const org = await tenant();
       const m = await addMember(org);
       const [a, b, c] = await Promise.all([1, 2, 3].map(() => customRole(org.id, ["audit.read"])));
       const approved = ok(await request(m.token, { role_id: a.id }), 201);
@@ -371,9 +309,8 @@ describe.each(serviceKinds())("role requests (%s)", (kind) => {
     });
 
     test("given a request, when anyone but the requester cancels it, then 403 for an approver, 404 for a peer, and it stays pending", async () => {
-      const org = await newOrg();
-      const m = await addMember(org);
-      const peer = await addMember(org);
+      const org = await tenant({ members: [{}, {}] });
+      const [m, peer] = org.members;
       const req = ok(await request(m.token, { role_id: (await customRole(org.id, ["audit.read"])).id }), 201);
       problem(await decide(org.adminToken, req.id, "cancel"), 403);
       problem(await decide(peer.token, req.id, "cancel"), 404);
@@ -383,9 +320,8 @@ describe.each(serviceKinds())("role requests (%s)", (kind) => {
     });
 
     test("given a plain user, when it approves or rejects a request, then 403 and it stays pending", async () => {
-      const org = await newOrg();
-      const m = await addMember(org);
-      const peer = await addMember(org);
+      const org = await tenant({ members: [{}, {}] });
+      const [m, peer] = org.members;
       const req = ok(await request(m.token, { role_id: (await customRole(org.id, ["audit.read"])).id }), 201);
       problem(await decide(peer.token, req.id, "approve"), 403);
       problem(await decide(peer.token, req.id, "reject"), 403);
@@ -395,9 +331,8 @@ describe.each(serviceKinds())("role requests (%s)", (kind) => {
     });
 
     test("given a manager, when it approves a request for admin or for a role carrying what it lacks, then 403 and nothing changes; an admin may approve it", async () => {
-      const org = await newOrg();
-      const mgr = await addMember(org, { role: "manager" });
-      const m = await addMember(org);
+      const org = await tenant({ members: [{ role: "manager" }, {}] });
+      const [mgr, m] = org.members;
       const forAdmin = ok(await request(m.token, { role_id: await systemRole(org.id, "admin") }), 201);
       const exporter = await customRole(org.id, ["audit.export"]);
       const forExport = ok(await request(m.token, { role_id: exporter.id }), 201);
@@ -417,7 +352,7 @@ describe.each(serviceKinds())("role requests (%s)", (kind) => {
     });
 
     test("given unknown or malformed ids, when approved, rejected or cancelled, then 404", async () => {
-      const org = await newOrg();
+      const org = await tenant();
       for (const id of [Bun.randomUUIDv7(), "not-a-uuid"]) {
         for (const action of ["approve", "reject", "cancel"] as const) problem(await decide(org.adminToken, id, action), 404);
       }
@@ -428,7 +363,7 @@ describe.each(serviceKinds())("role requests (%s)", (kind) => {
     });
 
     test("given the super admin, when it lists and approves a tenant's request, then it sees every organization's and the role is assigned", async () => {
-      const org = await newOrg();
+      const org = await tenant();
       const m = await addMember(org);
       const r = await customRole(org.id, ["audit.read"]);
       const req = ok(await request(m.token, { role_id: r.id }), 201);
@@ -439,7 +374,7 @@ describe.each(serviceKinds())("role requests (%s)", (kind) => {
 
     test("given a pending request, when it is approved and cancelled at the same time, then exactly one wins and the role is held only if approved", async () => {
       for (let round = 0; round < 3; round++) {
-        const org = await newOrg();
+        const org = await tenant();
         const m = await addMember(org);
         const r = await customRole(org.id, ["audit.read"]);
         const req = ok(await request(m.token, { role_id: r.id }), 201);
@@ -452,9 +387,8 @@ describe.each(serviceKinds())("role requests (%s)", (kind) => {
     });
 
     test("given a pending request, when two approvers approve it at the same time, then one 200, one 409, and one RoleAssigned", async () => {
-      const org = await newOrg();
-      const second = await addMember(org, { role: "admin" });
-      const m = await addMember(org);
+      const org = await tenant({ members: [{ role: "admin" }, {}] });
+      const [second, m] = org.members;
       const r = await customRole(org.id, ["audit.read"]);
       const req = ok(await request(m.token, { role_id: r.id }), 201);
       const replies = await Promise.all([decide(org.adminToken, req.id, "approve"), decide(second.token, req.id, "approve")]);
@@ -466,8 +400,8 @@ describe.each(serviceKinds())("role requests (%s)", (kind) => {
 
   describe("tenancy", () => {
     test("given a request of organization A, when B's admin reads, lists, approves, rejects or cancels it, then 404 and it is unchanged", async () => {
-      const a = await newOrg();
-      const b = await newOrg();
+      const a = await tenant();
+      const b = await tenant();
       const m = await addMember(a);
       const r = await customRole(a.id, ["audit.read"]);
       const req = ok(await request(m.token, { role_id: r.id }), 201);
@@ -483,7 +417,7 @@ describe.each(serviceKinds())("role requests (%s)", (kind) => {
 
   describe("events", () => {
     test("given a request and its approval, when the streams are read, then the events carry the ids, the actor and the organization", async () => {
-      const org = await newOrg();
+      const org = await tenant();
       const m = await addMember(org);
       const r = await customRole(org.id, ["audit.read"]);
       const req = ok(await request(m.token, { role_id: r.id, reason: "why" }), 201);
@@ -510,7 +444,7 @@ describe.each(serviceKinds())("role requests (%s)", (kind) => {
         return out;
       };
       // Some rows of each state even when this test runs alone.
-      const org = await newOrg();
+      const org = await tenant();
       const m = await addMember(org);
       const [a, b] = await Promise.all([1, 2].map(() => customRole(org.id, ["audit.read"])));
       ok(await decide(org.adminToken, ok(await request(m.token, { role_id: a.id }), 201).id, "approve", { notes: "n" }));

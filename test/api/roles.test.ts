@@ -9,9 +9,10 @@
  * Organizations are made by registering their first user (its admin), members through
  * POST /users, role assignment through POST /users/{id}/roles.
  */
-import { afterAll, beforeAll, describe, expect, test as bunTest } from "bun:test";
-import { serviceKinds, startService, type TestService } from "../support/app";
+import { beforeAll, describe, expect, test as bunTest } from "bun:test";
+import { serviceKinds, type TestService } from "../support/app";
 import { HOOK_TIMEOUT_MS, ISO_UTC, TEST_TIMEOUT_MS, uniq, UUID_V7 } from "./_helpers";
+import { apiSuite, type Tenant } from "./_tenant";
 import { roleIdByName } from "../../src/handlers/roles";
 import { SYSTEM_ROLES } from "../../src/domain/permissions";
 
@@ -19,25 +20,6 @@ import { SYSTEM_ROLES } from "../../src/domain/permissions";
 const test = (name: string, fn: () => unknown, timeoutMs = TEST_TIMEOUT_MS) => bunTest(name, fn as () => Promise<void>, timeoutMs);
 
 const V1 = "/api/v1";
-const PASSWORD = "Member-Password-123!";
-
-interface Reply {
-  status: number;
-  body: any;
-  headers: Headers;
-}
-
-interface Org {
-  id: string;
-  adminId: string;
-  adminToken: string;
-}
-
-interface Member {
-  id: string;
-  email: string;
-  token: string;
-}
 
 const idsOf = (items: Array<{ id: string }>) => items.map((i) => i.id);
 const namesOf = (items: Array<{ name: string }>) => items.map((i) => i.name);
@@ -45,43 +27,9 @@ const namesOf = (items: Array<{ name: string }>) => items.map((i) => i.name);
 describe.each(serviceKinds())("roles (%s)", (kind) => {
   let s: TestService;
   let root: string;
+  const { call, ok, problem, tenant, addMember } = apiSuite(kind, (started) => ({ s, root } = started));
   /** name -> id of the permission catalog. */
   const catalog = new Map<string, string>();
-
-  const call = async (method: string, path: string, init: { body?: unknown; token?: string } = {}): Promise<Reply> => {
-    const res = await s.request(method, path, init);
-    const text = await res.text();
-    return { status: res.status, body: text ? JSON.parse(text) : null, headers: res.headers };
-  };
-
-  const problem = (r: Reply, status: number) => {
-    expect({ status: r.status, body: r.body }).toMatchObject({ status });
-    expect(r.headers.get("content-type") ?? "").toStartWith("application/problem+json");
-    for (const k of ["type", "title", "detail"]) expect(typeof r.body[k]).toBe("string");
-    return r.body;
-  };
-
-  const ok = (r: Reply, status = 200) => {
-    expect({ status: r.status, body: r.body }).toMatchObject({ status });
-    return r.body;
-  };
-
-  const newOrg = async (): Promise<Org> => {
-    const tag = uniq("o");
-    const r = await call("POST", `${V1}/auth/register`, {
-      body: { email: `admin.${tag}@example.com`, password: PASSWORD, first_name: "Org", last_name: "Admin", organization: `Org ${tag}` },
-    });
-    ok(r, 201);
-    return { id: r.body.organization_id, adminId: r.body.id, adminToken: r.body.access_token };
-  };
-
-  /** A user made by the org's admin, with the given roles (names), then logged in. */
-  const addMember = async (org: Org, roles?: string[]): Promise<Member> => {
-    const email = `${uniq("u")}@example.com`;
-    const created = ok(await call("POST", `${V1}/users`, { token: org.adminToken, body: { email, password: PASSWORD, ...(roles && { roles }) } }), 201);
-    const l = ok(await call("POST", `${V1}/auth/login`, { body: { email, password: PASSWORD, organization_id: org.id } }));
-    return { id: created.id, email, token: l.access_token };
-  };
 
   const systemRoleId = async (orgId: string, name: string) => {
     const id = await roleIdByName(s.deps, orgId, name);
@@ -95,27 +43,21 @@ describe.each(serviceKinds())("roles (%s)", (kind) => {
     return id;
   };
 
-  const createRole = async (org: Org, body: Record<string, unknown>, token = org.adminToken) => ok(await call("POST", `${V1}/roles`, { token, body }), 201);
+  const createRole = async (org: Tenant, body: Record<string, unknown>, token = org.adminToken) => ok(await call("POST", `${V1}/roles`, { token, body }), 201);
   const getRole = (id: string, token: string, base = V1) => call("GET", `${base}/roles/${id}`, { token });
   const listRoles = (query: string, token: string, base = V1) => call("GET", `${base}/roles${query ? `?${query}` : ""}`, { token });
   const streamTypes = async (streamId: string) => (await s.deps.store.readStream(streamId)).map((e) => e.type);
-  const assign = (org: Org, userId: string, roleId: string) => call("POST", `${V1}/users/${userId}/roles`, { token: org.adminToken, body: { role_id: roleId } });
+  const assign = (org: Tenant, userId: string, roleId: string) => call("POST", `${V1}/users/${userId}/roles`, { token: org.adminToken, body: { role_id: roleId } });
 
   beforeAll(async () => {
-    s = await startService(kind);
-    root = await s.superAdminToken();
     const all = ok(await call("GET", `${V1}/permissions?size=1000`, { token: root }));
     for (const p of all.permissions) catalog.set(p.name, p.id);
   }, HOOK_TIMEOUT_MS);
 
-  afterAll(async () => {
-    await s?.close();
-  }, HOOK_TIMEOUT_MS);
-
   describe.each(["/api/v1", "/api"])("seed examples under %s", (prefix) => {
-    let org: Org;
+    let org: Tenant;
     beforeAll(async () => {
-      org = await newOrg();
+      org = await tenant();
     }, HOOK_TIMEOUT_MS);
 
     test("given seed 000, when getting all roles, then the organization's roles are listed with their permissions", async () => {
@@ -220,7 +162,7 @@ describe.each(serviceKinds())("roles (%s)", (kind) => {
 
   describe("creating", () => {
     test("given a role, when another is created with the same exact name, then 409 and nothing is created; another case is another name", async () => {
-      const org = await newOrg();
+      const org = await tenant();
       const first = await createRole(org, { name: "Analyst" });
       const before = ok(await listRoles("", org.adminToken)).total;
       for (const name of ["Analyst", " Analyst ", "admin", "manager", "user"]) {
@@ -231,12 +173,12 @@ describe.each(serviceKinds())("roles (%s)", (kind) => {
       const other = await createRole(org, { name: "analyst" });
       expect(other.id).not.toBe(first.id);
       // Another organization may use the same name.
-      const b = await newOrg();
+      const b = await tenant();
       await createRole(b, { name: "Analyst" });
     });
 
     test("given two creations of one name at the same time, then exactly one wins", async () => {
-      const org = await newOrg();
+      const org = await tenant();
       const name = uniq("race");
       const replies = await Promise.all([0, 1, 2].map(() => call("POST", `${V1}/roles`, { token: org.adminToken, body: { name } })));
       expect(replies.map((r) => r.status).sort()).toEqual([201, 409, 409]);
@@ -244,7 +186,7 @@ describe.each(serviceKinds())("roles (%s)", (kind) => {
     });
 
     test("given permissions by id, by name in both forms, mixed and repeated, then the role holds each once", async () => {
-      const org = await newOrg();
+      const org = await tenant();
       const r = await createRole(org, { name: uniq("mixed"), permissions: [perm("user.read"), "user:update", "audit.read", "USER.READ", perm("audit.read")] });
       expect(r.permission_names).toEqual(["audit.read", "user.read", "user.update"]);
       const viaIds = await createRole(org, { name: uniq("ids"), permission_ids: [perm("location.read")] });
@@ -252,7 +194,7 @@ describe.each(serviceKinds())("roles (%s)", (kind) => {
     });
 
     test("given unknown or platform permissions, when creating, then 422 naming each and nothing is created, the name stays free", async () => {
-      const org = await newOrg();
+      const org = await tenant();
       const name = uniq("bad");
       const before = ok(await listRoles("", org.adminToken)).total;
       const cases: Array<[unknown[], string[]]> = [
@@ -276,7 +218,7 @@ describe.each(serviceKinds())("roles (%s)", (kind) => {
     });
 
     test("given a plain user, when creating a role, then 403 and nothing is created", async () => {
-      const org = await newOrg();
+      const org = await tenant();
       const m = await addMember(org);
       const name = uniq("nope");
       problem(await call("POST", `${V1}/roles`, { token: m.token, body: { name } }), 403);
@@ -285,7 +227,7 @@ describe.each(serviceKinds())("roles (%s)", (kind) => {
     });
 
     test("given the super admin, when creating without and with organization_id, then refused or created in that organization", async () => {
-      const org = await newOrg();
+      const org = await tenant();
       const name = uniq("root");
       problem(await call("POST", `${V1}/roles`, { token: root, body: { name } }), 422);
       problem(await call("POST", `${V1}/roles`, { token: root, body: { name, organization_id: Bun.randomUUIDv7() } }), 404);
@@ -299,7 +241,7 @@ describe.each(serviceKinds())("roles (%s)", (kind) => {
 
   describe("listing", () => {
     test("given several roles, when searching, filtering by is_active and paging both ways, then the slices agree", async () => {
-      const org = await newOrg();
+      const org = await tenant();
       const word = uniq("w");
       const a = await createRole(org, { name: `${word}-a` });
       const b = await createRole(org, { name: uniq("x"), display_name: `The ${word.toUpperCase()} team` });
@@ -322,7 +264,7 @@ describe.each(serviceKinds())("roles (%s)", (kind) => {
     });
 
     test("given holders of a role, when listed, then user_count counts them", async () => {
-      const org = await newOrg();
+      const org = await tenant();
       const r = await createRole(org, { name: uniq("counted") });
       const m1 = await addMember(org);
       const m2 = await addMember(org);
@@ -338,7 +280,7 @@ describe.each(serviceKinds())("roles (%s)", (kind) => {
 
   describe("updating", () => {
     test("given a rename, then the new name is taken and the old one free; a taken name is 409 and changes nothing", async () => {
-      const org = await newOrg();
+      const org = await tenant();
       const r = await createRole(org, { name: "Old Name", description: "d" });
       const other = await createRole(org, { name: "Taken" });
       problem(await call("PUT", `${V1}/roles/${r.id}`, { token: org.adminToken, body: { name: "Taken", description: "changed" } }), 409);
@@ -356,7 +298,7 @@ describe.each(serviceKinds())("roles (%s)", (kind) => {
     });
 
     test("given `permissions` on PUT, then they replace the role's set", async () => {
-      const org = await newOrg();
+      const org = await tenant();
       const r = await createRole(org, { name: uniq("rep"), permissions: ["user.read", "audit.read"] });
       const updated = ok(await call("PUT", `${V1}/roles/${r.id}`, { token: org.adminToken, body: { permissions: ["audit.read", perm("location.read")], display_name: "Rep" } }));
       expect(updated).toMatchObject({ display_name: "Rep", permission_names: ["audit.read", "location.read"] });
@@ -369,7 +311,7 @@ describe.each(serviceKinds())("roles (%s)", (kind) => {
     });
 
     test("given system roles, when renamed, deleted, or admin deactivated or stripped, then 422 and nothing changes; other edits work", async () => {
-      const org = await newOrg();
+      const org = await tenant();
       const ids = { admin: await systemRoleId(org.id, "admin"), manager: await systemRoleId(org.id, "manager"), user: await systemRoleId(org.id, "user") };
       for (const id of Object.values(ids)) {
         problem(await call("PUT", `${V1}/roles/${id}`, { token: org.adminToken, body: { name: uniq("renamed") } }), 422);
@@ -393,7 +335,7 @@ describe.each(serviceKinds())("roles (%s)", (kind) => {
     });
 
     test("given unknown, malformed and removed permission bodies, then 422 and the role is unchanged", async () => {
-      const org = await newOrg();
+      const org = await tenant();
       const r = await createRole(org, { name: uniq("perm"), permissions: ["user.read"] });
       for (const body of [{}, { permission_ids: [] }, { permission_ids: ["nope.nope"] }, { permission_ids: [Bun.randomUUIDv7()] }, { permission_ids: ["admin.system"] }, { role_ids: [perm("user.read")] }]) {
         problem(await call("POST", `${V1}/roles/${r.id}/permissions`, { token: org.adminToken, body }), 422);
@@ -409,9 +351,9 @@ describe.each(serviceKinds())("roles (%s)", (kind) => {
 
   describe("no escalation", () => {
     test("given a role editor holding only some permissions, when it grants others, then 403 and nothing changes; what it holds it may grant", async () => {
-      const org = await newOrg();
+      const org = await tenant();
       const editorRole = await createRole(org, { name: uniq("editor"), permissions: ["role.read", "role.create", "role.update", "user.read"] });
-      const editor = await addMember(org, [editorRole.name]);
+      const editor = await addMember(org, { roles: [editorRole.name] });
       const name = uniq("esc");
       problem(await call("POST", `${V1}/roles`, { token: editor.token, body: { name, permissions: ["user.read", "user.delete"] } }), 403);
       expect(ok(await listRoles(`search=${name}`, org.adminToken)).total).toBe(0);
@@ -440,7 +382,7 @@ describe.each(serviceKinds())("roles (%s)", (kind) => {
 
   describe("effective on the next request", () => {
     test("given a role with user.read assigned to a plain user, when the role loses user.read, is deactivated or deleted, then the next request is refused", async () => {
-      const org = await newOrg();
+      const org = await tenant();
       const m = await addMember(org);
       const reader = await createRole(org, { name: uniq("reader"), permissions: ["user.read"] });
       problem(await call("GET", `${V1}/users`, { token: m.token }), 403);
@@ -463,7 +405,7 @@ describe.each(serviceKinds())("roles (%s)", (kind) => {
     });
 
     test("given a role held by several users, when deleted, then each holder gets RoleRevoked, then RoleDeleted, and the name is free", async () => {
-      const org = await newOrg();
+      const org = await tenant();
       const name = uniq("doomed");
       const r = await createRole(org, { name, permissions: ["audit.read"] });
       const holders = [await addMember(org), await addMember(org)];
@@ -494,8 +436,8 @@ describe.each(serviceKinds())("roles (%s)", (kind) => {
 
   describe("tenancy", () => {
     test("given two organizations, when org A's admin addresses org B's role, then 404 everywhere and B's role is unchanged", async () => {
-      const a = await newOrg();
-      const b = await newOrg();
+      const a = await tenant();
+      const b = await tenant();
       const victim = await createRole(b, { name: uniq("victim"), permissions: ["audit.read"] });
       const bManager = await systemRoleId(b.id, "manager");
       for (const id of [victim.id, bManager]) {
@@ -522,8 +464,8 @@ describe.each(serviceKinds())("roles (%s)", (kind) => {
     });
 
     test("given the super admin, when listing, then every tenant's roles, one organization with organization_id, never the platform's", async () => {
-      const a = await newOrg();
-      const b = await newOrg();
+      const a = await tenant();
+      const b = await tenant();
       const all = ok(await listRoles("size=1000", root)).roles;
       expect(all.map((r: any) => r.organization_id)).toEqual(expect.arrayContaining([a.id, b.id]));
       const onlyA = ok(await listRoles(`organization_id=${a.id}`, root)).roles;

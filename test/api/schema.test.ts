@@ -6,10 +6,10 @@
  * expiry enforced at the next use, recorded exactly once under concurrent requests while
  * the projector is stopped.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { serviceKinds, startService, type TestService } from "../support/app";
+import { beforeAll, describe, expect, test } from "bun:test";
+import { serviceKinds, type TestService } from "../support/app";
 import { HOOK_TIMEOUT_MS, TEST_TIMEOUT_MS, expectProblem } from "./_helpers";
-import { addMember, caller, makeOrg, registerDemo, type Caller, type OrgFixture } from "./_data-access-helpers";
+import { addMember, registerDemo, twoOrgSuite, type Caller, type OrgFixture } from "./_data-access-helpers";
 
 const DEMO_TABLES = ["categories", "customers", "order_items", "orders", "products"];
 
@@ -20,18 +20,11 @@ describe.each(serviceKinds())("schema [%s]", (kind) => {
   let B: OrgFixture;
   let demo: any;
   let demoB: any;
+  twoOrgSuite(kind, (ready) => ({ s, c, A, B } = ready));
 
   beforeAll(async () => {
-    s = await startService(kind);
-    c = caller(s);
-    A = await makeOrg(c);
-    B = await makeOrg(c);
     demo = await registerDemo(c, A);
     demoB = await registerDemo(c, B);
-  }, HOOK_TIMEOUT_MS);
-
-  afterAll(async () => {
-    await s?.close();
   }, HOOK_TIMEOUT_MS);
 
   const grant = (userId: string, body: Record<string, unknown>) => c.ok("POST", `/api/v1/users/${userId}/database-access`, A.adminToken, body, 201);

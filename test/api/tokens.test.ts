@@ -4,10 +4,11 @@
  * admins (TokenLimitsSet), refused to members, validated, tenant-scoped; and the limits
  * enforced by the limiter with 429 + Retry-After, recovering after the window.
  */
-import { afterAll, beforeAll, describe, expect, test as bunTest } from "bun:test";
-import { serviceKinds, startService, type TestService } from "../support/app";
-import { HOOK_TIMEOUT_MS, TEST_TIMEOUT_MS } from "./_helpers";
-import { appendQueryEvents, client } from "./_usage-helpers";
+import { afterAll, describe, expect, test as bunTest } from "bun:test";
+import { serviceKinds, type TestService } from "../support/app";
+import { TEST_TIMEOUT_MS } from "./_helpers";
+import { appendQueryEvents } from "./_usage-helpers";
+import { apiSuite } from "./_tenant";
 import { afterModelCall, beforeModelCall, LimitExceededError, setLimiterClock } from "../../src/limits/limiter";
 import { DEFAULT_TOKEN_LIMITS } from "../../src/domain/token-limits";
 
@@ -17,23 +18,15 @@ const V1 = "/api/v1";
 describe.each(serviceKinds())("tokens (%s)", (kind) => {
   let s: TestService;
   let root: string;
-  const { call, ok, problem, newOrg, addMember } = client(() => s);
+  const { call, ok, problem, tenant, addMember } = apiSuite(kind, (started) => ({ s, root } = started));
 
-  beforeAll(async () => {
-    s = await startService(kind);
-    root = await s.superAdminToken();
-  }, HOOK_TIMEOUT_MS);
-
-  afterAll(async () => {
-    setLimiterClock(s.deps, null);
-    await s?.close();
-  }, HOOK_TIMEOUT_MS);
+  // The limiter's clock is keyed by the service's deps: whether this runs before or after the close does not matter.
+  afterAll(() => setLimiterClock(s.deps, null));
 
   describe.each(["/api/v1", "/api"])("seed 003 examples under %s", (prefix) => {
     test("given a member's query events, when every /tokens call of seed 003 is made as written, then each answers with exactly those tokens", async () => {
-      const org = await newOrg();
-      const member = await addMember(org);
-      const other = await addMember(org);
+      const org = await tenant({ members: [{}, {}] });
+      const [member, other] = org.members;
       await appendQueryEvents(s, [
         { organizationId: org.id, userId: member.id, input: 1200, output: 300, source: "question", model: "claude-a" },
         { organizationId: org.id, userId: member.id, input: 800, output: 100, source: "chat", model: "claude-b" },
@@ -74,7 +67,7 @@ describe.each(serviceKinds())("tokens (%s)", (kind) => {
 
   describe("limits configuration", () => {
     test("given an admin, when it sets limits, then one TokenLimitsSet with the whole configuration is recorded and setting the same again records nothing", async () => {
-      const org = await newOrg();
+      const org = await tenant();
       ok(await call("PUT", `${V1}/tokens/limits`, { token: org.adminToken, body: { query_requests_per_minute: 5 } }));
       ok(await call("PUT", `${V1}/tokens/limits`, { token: org.adminToken, body: { query_requests_per_minute: 5 } }));
       const cleared = ok(await call("PUT", `${V1}/tokens/limits`, { token: org.adminToken, body: { organization_monthly_tokens: null } }));
@@ -86,7 +79,7 @@ describe.each(serviceKinds())("tokens (%s)", (kind) => {
     });
 
     test("given bad limits, when an admin puts them, then 422 and nothing is recorded", async () => {
-      const org = await newOrg();
+      const org = await tenant();
       problem(await call("PUT", `${V1}/tokens/limits`, { token: org.adminToken, body: { user_daily_tokens: -1 } }), 422);
       problem(await call("PUT", `${V1}/tokens/limits`, { token: org.adminToken, body: { user_daily_tokens: 1.5 } }), 422);
       problem(await call("PUT", `${V1}/tokens/limits`, { token: org.adminToken, body: { daily: 10 } }), 422);
@@ -95,8 +88,8 @@ describe.each(serviceKinds())("tokens (%s)", (kind) => {
     });
 
     test("given a member without tokens.manage, when it puts limits, then 403; an admin naming another organization gets 404; a super admin must name one", async () => {
-      const org = await newOrg();
-      const other = await newOrg();
+      const org = await tenant();
+      const other = await tenant();
       const member = await addMember(org);
       problem(await call("PUT", `${V1}/tokens/limits`, { token: member.token, body: { user_daily_tokens: 1 } }), 403);
       problem(await call("PUT", `${V1}/tokens/limits`, { token: org.adminToken, body: { user_daily_tokens: 1, organization_id: other.id } }), 404);
@@ -118,7 +111,7 @@ describe.each(serviceKinds())("tokens (%s)", (kind) => {
 
   describe("enforcement", () => {
     test("given 2 queries per minute, when a third comes in the same minute, then 429 with Retry-After, and the next minute it passes again", async () => {
-      const org = await newOrg();
+      const org = await tenant();
       const member = await addMember(org);
       ok(await call("PUT", `${V1}/tokens/limits`, { token: org.adminToken, body: { query_requests_per_minute: 2 } }));
       let now = new Date("2031-03-04T10:00:05Z");
@@ -148,7 +141,7 @@ describe.each(serviceKinds())("tokens (%s)", (kind) => {
     });
 
     test("given a daily budget, when calls would pass it, then 429 until the next UTC day, and the limits view shows what was spent", async () => {
-      const org = await newOrg();
+      const org = await tenant();
       const member = await addMember(org);
       ok(await call("PUT", `${V1}/tokens/limits`, { token: org.adminToken, body: { user_daily_tokens: 1000 } }));
       let now = new Date("2031-05-06T23:59:30Z");
@@ -172,7 +165,7 @@ describe.each(serviceKinds())("tokens (%s)", (kind) => {
     });
 
     test("given a rate limit of 0, when a call is attempted, then it is refused and /metrics counts the refusal", async () => {
-      const org = await newOrg();
+      const org = await tenant();
       const member = await addMember(org);
       ok(await call("PUT", `${V1}/tokens/limits`, { token: org.adminToken, body: { chat_requests_per_minute: 0 } }));
       const refused = await beforeModelCall(s.deps, { userId: member.id, organizationId: org.id }, "chat").catch((e) => e);

@@ -8,10 +8,11 @@
  * organization with the registering user as admin), users through POST /users. Custom
  * roles are created with the role handler: the roles API is not part of this slice.
  */
-import { afterAll, beforeAll, describe, expect, test as bunTest } from "bun:test";
+import { beforeAll, describe, expect, test as bunTest } from "bun:test";
 import { decodeJwt } from "jose";
-import { serviceKinds, startService, type TestService } from "../support/app";
+import { serviceKinds, type TestService } from "../support/app";
 import { HOOK_TIMEOUT_MS, ISO_UTC, TEST_TIMEOUT_MS, uniq, UUID_V7 } from "./_helpers";
+import { apiSuite, PASSWORD, type Reply, type Tenant } from "./_tenant";
 import { settle } from "../../src/deps";
 import { systemContext } from "../../src/eventstore/context";
 import { createRole, roleIdByName } from "../../src/handlers/roles";
@@ -26,82 +27,33 @@ import { hashPassword } from "../../src/auth/passwords";
 const test = (name: string, fn: () => unknown, timeoutMs = TEST_TIMEOUT_MS) => bunTest(name, fn as () => Promise<void>, timeoutMs);
 
 const V1 = "/api/v1";
-const PASSWORD = "Member-Password-123!";
-
-interface Reply {
-  status: number;
-  body: any;
-  text: string;
-  headers: Headers;
-}
-
-interface Org {
-  id: string;
-  name: string;
-  adminId: string;
-  adminEmail: string;
-  adminToken: string;
-}
-
-interface Member {
-  id: string;
-  email: string;
-  token: string;
-  body: any;
-}
 
 const idsOf = (users: Array<{ id: string }>) => users.map((u) => u.id);
 
 describe.each(serviceKinds())("users (%s)", (kind) => {
   let s: TestService;
   let root: string;
-  /** Every response body of this suite: scanned at the end for password material. */
-  const seen: string[] = [];
+  const api = apiSuite(kind, (started) => ({ s, root } = started));
+  /** `seen`: every response body of this suite, scanned at the end for password material. */
+  const { call, ok, addMember, texts: seen } = api;
 
-  const call = async (method: string, path: string, init: { body?: unknown; token?: string } = {}): Promise<Reply> => {
-    const res = await s.request(method, path, init);
-    const text = await res.text();
-    seen.push(text);
-    return { status: res.status, body: text ? JSON.parse(text) : null, text, headers: res.headers };
-  };
-
-  /** The RFC 9457 shape, as expectProblem checks it, on an already read reply. */
+  /** The RFC 9457 shape, as expectProblem checks it (the body's own status too), on an already read reply. */
   const problem = (r: Reply, status: number) => {
-    expect({ status: r.status, body: r.body }).toMatchObject({ status });
-    expect(r.headers.get("content-type") ?? "").toStartWith("application/problem+json");
-    expect(r.body).toMatchObject({ status });
-    for (const k of ["type", "title", "detail"]) expect(typeof r.body[k]).toBe("string");
-    return r.body;
-  };
-
-  const ok = (r: Reply, status = 200) => {
-    expect({ status: r.status, body: r.body }).toMatchObject({ status });
-    return r.body;
+    const body = api.problem(r, status);
+    expect(body).toMatchObject({ status });
+    return body;
   };
 
   /** A new organization, made by registering its first user (who becomes its admin). */
-  const newOrg = async (): Promise<Org> => {
-    const tag = uniq("o");
-    const adminEmail = `admin.${tag}@example.com`;
-    const r = await call("POST", `${V1}/auth/register`, {
-      body: { email: adminEmail, password: PASSWORD, first_name: "Org", last_name: "Admin", organization: `Org ${tag}` },
-    });
-    ok(r, 201);
-    expect(r.body.organization_created).toBe(true);
-    expect(r.body.role).toBe("admin");
-    return { id: r.body.organization_id, name: `Org ${tag}`, adminId: r.body.id, adminEmail, adminToken: r.body.access_token };
+  const newOrg = async (): Promise<Tenant> => {
+    const org = await api.tenant();
+    expect(org.registration.organization_created).toBe(true);
+    expect(org.registration.role).toBe("admin");
+    return org;
   };
 
   const login = async (org: { id: string }, email: string, password = PASSWORD) =>
     call("POST", `${V1}/auth/login`, { body: { email, password, organization_id: org.id } });
-
-  /** A user created by the org's admin through POST /users, then logged in. */
-  const addMember = async (org: Org, extra: Record<string, unknown> = {}, token = org.adminToken): Promise<Member> => {
-    const email = (extra.email as string | undefined) ?? `${uniq("u")}@example.com`;
-    const created = ok(await call("POST", `${V1}/users`, { token, body: { password: PASSWORD, first_name: "Mem", last_name: "Ber", ...extra, email } }), 201);
-    const l = ok(await login(org, email));
-    return { id: created.id, email, token: l.access_token, body: created };
-  };
 
   const roleId = async (orgId: string, name: string) => {
     const id = await roleIdByName(s.deps, orgId, name);
@@ -127,17 +79,8 @@ describe.each(serviceKinds())("users (%s)", (kind) => {
   const listUsers = (query: string, token: string, base = V1) => call("GET", `${base}/users${query ? `?${query}` : ""}`, { token });
   const userEvents = async (id: string) => (await s.deps.store.readStream(`user-${id}`)).map((e) => e.type);
 
-  beforeAll(async () => {
-    s = await startService(kind);
-    root = await s.superAdminToken();
-  }, HOOK_TIMEOUT_MS);
-
-  afterAll(async () => {
-    await s?.close();
-  }, HOOK_TIMEOUT_MS);
-
   describe.each(["/api/v1", "/api"])("seed examples under %s", (prefix) => {
-    let org: Org;
+    let org: Tenant;
     beforeAll(async () => {
       org = await newOrg();
     }, HOOK_TIMEOUT_MS);
