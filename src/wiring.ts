@@ -17,6 +17,7 @@ import { SecurityState } from "./auth/security-state";
 import { ApiKeyUsage } from "./auth/api-key-usage";
 import { AccessDeniedRecorder } from "./auth/access-denied";
 import { OwnWrites } from "./http/own-writes";
+import { recordQueryEvent } from "./limits/usage-metrics";
 import { SchemaCache } from "./sql/schema-cache";
 import { ConnectionRegistry } from "./sql/connection-registry";
 
@@ -28,12 +29,18 @@ export async function createEventStore(config: Pick<Config, "eventstoreUrl">, db
   return new PostgresEventStore(db);
 }
 
-/** Counts appended events for /metrics without the adapters knowing about metrics. */
+/**
+ * Counts appended events, and the query outcomes and model tokens among them, for /metrics
+ * without the adapters knowing about metrics.
+ */
 function countingStore(store: EventStore, metrics: Metrics): EventStore {
   const append = store.append.bind(store);
   store.append = async (streamId, events, expected) => {
     const result = await append(streamId, events, expected);
-    for (const e of events) metrics.eventsAppended(1, e.type);
+    for (const e of events) {
+      metrics.eventsAppended(1, e.type);
+      recordQueryEvent(metrics, e);
+    }
     return result;
   };
   return store;

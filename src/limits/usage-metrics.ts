@@ -4,16 +4,14 @@
  * cluster's totals are the sum over processes (Prometheus `sum`). Counting in the usage
  * projection instead would report everything from whichever process projects.
  *
- * Installed over `deps.store.append` the way wiring's countingStore counts appended
- * events; idempotent per store.
+ * Called for every appended event by wiring's countingStore.
  */
-import type { Deps } from "../deps";
+import type { Metrics } from "../http/metrics";
 import type { NewEvent } from "../eventstore/port";
 
 const OUTCOME: Record<string, string> = { QueryExecuted: "executed", QueryRejected: "rejected", QueryFailed: "failed" };
-const instrumented = new WeakSet<object>();
 
-export function recordQueryEvent(metrics: Deps["metrics"], event: Pick<NewEvent, "type" | "data">): void {
+export function recordQueryEvent(metrics: Metrics, event: Pick<NewEvent, "type" | "data">): void {
   const outcome = OUTCOME[event.type];
   if (!outcome) return;
   const d = event.data as { source?: unknown; model?: unknown; usage?: { input_tokens?: unknown; output_tokens?: unknown } };
@@ -26,16 +24,4 @@ export function recordQueryEvent(metrics: Deps["metrics"], event: Pick<NewEvent,
       metrics.incCounter("ledgerline_model_tokens_total", "Language-model tokens of the queries appended by this process, by model and direction.", { model, direction }, n);
     }
   }
-}
-
-export function instrumentUsageMetrics(deps: Pick<Deps, "store" | "metrics">): void {
-  const store = deps.store;
-  if (instrumented.has(store)) return;
-  instrumented.add(store);
-  const append = store.append.bind(store);
-  store.append = async (streamId, events, expected) => {
-    const result = await append(streamId, events, expected);
-    for (const e of events) recordQueryEvent(deps.metrics, e);
-    return result;
-  };
 }

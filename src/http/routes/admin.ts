@@ -13,14 +13,12 @@ import { pageRequest, pageResponse, paginationQuery } from "../pagination";
 import { userJson } from "../presenters";
 import { deleteUserFor, findUserFor, listUsersFor, updateUserFor } from "../../handlers/user-admin";
 import { clearCaches, listenForCacheClears, recentLogs, systemStatus } from "../../handlers/admin";
-import { instrumentUsageMetrics } from "../../limits/usage-metrics";
 
 const systemRole = t.Union([t.Literal("admin"), t.Literal("manager"), t.Literal("user")]);
 
 export function adminRoutes(deps: Deps) {
   // Every process serving the API hears the others' cache clears.
   void listenForCacheClears(deps);
-  instrumentUsageMetrics(deps);
   return new Elysia({ prefix: "/admin", detail: { tags: ["Admin"] } })
     .use(requestContext)
     .use(authPlugin(deps))

@@ -3,14 +3,12 @@ import type { Deps } from "../../deps";
 import { authPlugin } from "../auth";
 import { commandContext, requestContext } from "../request-context";
 import { rateLimitCheckFor, setTokenLimitsFor, tokenDashboardFor, tokenLimitsFor, tokenUsageFor, MAX_DAYS } from "../../handlers/usage";
-import { instrumentUsageMetrics } from "../../limits/usage-metrics";
 
 const days = t.Optional(t.Numeric({ minimum: 1, maximum: MAX_DAYS }));
 const tokenLimit = t.Optional(t.Union([t.Integer({ minimum: 0, maximum: 1e12 }), t.Null()]));
 const rateLimit = t.Optional(t.Union([t.Integer({ minimum: 0, maximum: 1e6 }), t.Null()]));
 
 export function tokensRoutes(deps: Deps) {
-  instrumentUsageMetrics(deps);
   return new Elysia({ prefix: "/tokens", detail: { tags: ["Token usage"] } })
     .use(requestContext)
     .use(authPlugin(deps))
