@@ -21,7 +21,6 @@ import type { CommandContext } from "../eventstore/context";
 import { handleCommand, loadState, toNewEvents } from "../eventstore/handle-command";
 import { WrongExpectedRevisionError } from "../eventstore/port";
 import { stream } from "../eventstore/streams";
-import { reservation } from "../domain/reservation";
 import { DomainError, conflict, invalid, notFound, type DomainErrorKind } from "../domain/errors";
 import { dataSource, type DataSourceChanges, type DataSourceSettings, type DataSourceState, type DataSourceType } from "../domain/data-source";
 import { databaseAccess } from "../domain/database-access";
@@ -29,7 +28,7 @@ import { getDataSource, listDataSources, type DataSourceFilter, type DataSourceV
 import { usersWithAccessTo } from "../../projections/database-access/queries";
 import type { ConnectionSpec, DataSourceConnection } from "../sql/types";
 import { isUuid } from "../http/pagination";
-import { claim, release, type Claim } from "./reservations";
+import { claimOrTakeOver, release, type Claim } from "./reservations";
 import { creationTarget, listScope, type Acting } from "./tenancy";
 
 export type LiveDataSource = Extract<DataSourceState, { status: "exists" }>;
@@ -53,33 +52,21 @@ export function openDataSourcePassword(deps: Pick<Deps, "secrets">, organization
   return deps.secrets.open(sealed, passwordAssociatedData(organizationId, dataSourceId));
 }
 
-/** A claim whose holder does not use it is taken over after this long. */
-const STALE_CLAIM_MS = 60_000;
-
-async function claimName(deps: Deps, ctx: CommandContext, organizationId: string, name: string, owner: string): Promise<boolean> {
+/** Takes the name claim for `owner` (see claimOrTakeOver: lost releases are mended). */
+function claimName(deps: Deps, ctx: CommandContext, organizationId: string, name: string, owner: string): Promise<boolean> {
   const c = dataSourceNameClaim(organizationId, name);
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await claim(deps.store, ctx, c, owner);
-    } catch (err) {
-      if (!(err instanceof DomainError && err.kind === "conflict")) throw err;
-      if (attempt > 1 || !(await freeStaleNameClaim(deps, ctx, c))) throw duplicateName(name);
-    }
-  }
-}
-
-async function freeStaleNameClaim(deps: Deps, ctx: CommandContext, c: Claim): Promise<boolean> {
-  const { state, events } = await loadState(deps.store, stream.reservation(c.kind, c.key), reservation);
-  const holder = state.holder;
-  if (holder === null) return true;
-  const held = (await loadState(deps.store, stream.dataSource(holder), dataSource)).state;
-  if (held.status === "exists" && dataSourceNameClaim(held.organizationId, held.settings.name).key === c.key) return false;
-  if (held.status !== "deleted") {
-    const claimedAt = events[events.length - 1]?.recordedAt.getTime() ?? 0;
-    if (Date.now() - claimedAt < STALE_CLAIM_MS) return false;
-  }
-  await release(deps.store, ctx, c, holder);
-  return true;
+  return claimOrTakeOver(
+    deps.store,
+    ctx,
+    c,
+    owner,
+    async (holder) => {
+      const held = (await loadState(deps.store, stream.dataSource(holder), dataSource)).state;
+      if (held.status === "exists" && dataSourceNameClaim(held.organizationId, held.settings.name).key === c.key) return "in_use";
+      return held.status === "deleted" ? "released" : "unsure";
+    },
+    () => duplicateName(name),
+  );
 }
 
 const scopeOf = (acting: Acting) => (acting.isSuperAdmin ? undefined : acting.organizationId);

@@ -22,13 +22,12 @@ import type { CommandContext } from "../eventstore/context";
 import { handleCommand, loadState, toNewEvents } from "../eventstore/handle-command";
 import { WrongExpectedRevisionError } from "../eventstore/port";
 import { stream } from "../eventstore/streams";
-import { reservation } from "../domain/reservation";
-import { DomainError, conflict, forbidden, invalid, notFound } from "../domain/errors";
+import { conflict, forbidden, invalid, notFound } from "../domain/errors";
 import { location, userLocations, type LocationProfile } from "../domain/location";
 import { assignedUserIds, getLocation, listLocations, locationsOfUser, usersOfLocation, type LocationFilter, type UserLocation, type LocationUser } from "../../projections/locations/queries";
 import type { LocationRow } from "../../projections/locations/schema";
 import { isUuid } from "../http/pagination";
-import { claim, release, type Claim } from "./reservations";
+import { claimOrTakeOver, release, type Claim } from "./reservations";
 import { creationTarget } from "./tenancy";
 import { findUserFor, type Acting } from "./user-admin";
 
@@ -44,40 +43,26 @@ export function locationCodeClaim(organizationId: string, code: string): Claim {
 
 const duplicateCode = (code: string) => conflict(`A location with code "${code.trim()}" already exists in this organization`);
 
-/** A claim whose holder does not use it (a crash, an update that gave up) is taken over after this long. */
-const STALE_CLAIM_MS = 60_000;
-
 /**
  * Takes the code claim for `owner`; true when this call took it (false: `owner` already
  * held it). A claim left behind by a location that is deleted, or that has long carried
  * another code, is freed and taken; a fresh one may belong to a create or an update in
  * flight and is respected (409).
  */
-async function claimCode(deps: Deps, ctx: CommandContext, organizationId: string, code: string, owner: string): Promise<boolean> {
+function claimCode(deps: Deps, ctx: CommandContext, organizationId: string, code: string, owner: string): Promise<boolean> {
   const c = locationCodeClaim(organizationId, code);
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await claim(deps.store, ctx, c, owner);
-    } catch (err) {
-      if (!(err instanceof DomainError && err.kind === "conflict")) throw err;
-      if (attempt > 1 || !(await freeStaleCodeClaim(deps, ctx, c))) throw duplicateCode(code);
-    }
-  }
-}
-
-async function freeStaleCodeClaim(deps: Deps, ctx: CommandContext, c: Claim): Promise<boolean> {
-  const { state, events } = await loadState(deps.store, stream.reservation(c.kind, c.key), reservation);
-  const holder = state.holder;
-  if (holder === null) return true;
-  const held = (await loadState(deps.store, stream.location(holder), location)).state;
-  const inUse = held.status === "exists" && locationCodeClaim(held.organizationId, held.profile.code).key === c.key;
-  if (inUse) return false;
-  if (held.status !== "deleted") {
-    const claimedAt = events[events.length - 1]?.recordedAt.getTime() ?? 0;
-    if (Date.now() - claimedAt < STALE_CLAIM_MS) return false;
-  }
-  await release(deps.store, ctx, c, holder);
-  return true;
+  return claimOrTakeOver(
+    deps.store,
+    ctx,
+    c,
+    owner,
+    async (holder) => {
+      const held = (await loadState(deps.store, stream.location(holder), location)).state;
+      if (held.status === "exists" && locationCodeClaim(held.organizationId, held.profile.code).key === c.key) return "in_use";
+      return held.status === "deleted" ? "released" : "unsure";
+    },
+    () => duplicateCode(code),
+  );
 }
 
 const scopeOf = (acting: Acting) => (acting.isSuperAdmin ? undefined : acting.organizationId);

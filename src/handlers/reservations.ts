@@ -4,10 +4,11 @@
  * key cannot both win (DESIGN.md "Event store rules").
  */
 import type { CommandContext } from "../eventstore/context";
-import { handleCommand } from "../eventstore/handle-command";
+import { handleCommand, loadState } from "../eventstore/handle-command";
 import type { EventStore } from "../eventstore/port";
 import { stream } from "../eventstore/streams";
 import { reservation } from "../domain/reservation";
+import { DomainError } from "../domain/errors";
 
 export interface Claim {
   kind: string;
@@ -42,4 +43,55 @@ export async function claimAll(store: EventStore, ctx: CommandContext, claims: C
     for (const c of taken.reverse()) await release(store, ctx, c, owner).catch(() => {});
     throw err;
   }
+}
+
+/** What a claim's holder does with it, as the holder's own stream says. */
+export type HolderUse =
+  /** It holds the key now: the claim stands. */
+  | "in_use"
+  /** It is gone or has moved on (deleted, decided): its release was lost; free the claim. */
+  | "released"
+  /** It exists without the key, or was never written: perhaps a create or update in flight. */
+  | "unsure";
+
+/** How long an "unsure" holder keeps its claim before it is taken over. */
+export const STALE_CLAIM_MS = 60_000;
+
+/**
+ * Claims `c` for `owner` (true when this call took it; false when `owner` already held it).
+ * On a conflict the holder is looked at once: a claim whose holder no longer uses it is
+ * freed and taken, at once when the holder has let it go, after STALE_CLAIM_MS when it is
+ * unsure; otherwise `duplicate()` is thrown. This mends claims whose release was lost (a
+ * crash between two appends) without ever taking a key from a live holder.
+ */
+export async function claimOrTakeOver(
+  store: EventStore,
+  ctx: CommandContext,
+  c: Claim,
+  owner: string,
+  holderUse: (holderId: string) => Promise<HolderUse>,
+  duplicate: () => Error,
+): Promise<boolean> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await claim(store, ctx, c, owner);
+    } catch (err) {
+      if (!(err instanceof DomainError && err.kind === "conflict")) throw err;
+      if (attempt > 1 || !(await freeUnusedClaim(store, ctx, c, holderUse))) throw duplicate();
+    }
+  }
+}
+
+async function freeUnusedClaim(store: EventStore, ctx: CommandContext, c: Claim, holderUse: (holderId: string) => Promise<HolderUse>): Promise<boolean> {
+  const { state, events } = await loadState(store, stream.reservation(c.kind, c.key), reservation);
+  const holder = state.holder;
+  if (holder === null) return true;
+  const use = await holderUse(holder);
+  if (use === "in_use") return false;
+  if (use === "unsure") {
+    const claimedAt = events[events.length - 1]?.recordedAt.getTime() ?? 0;
+    if (Date.now() - claimedAt < STALE_CLAIM_MS) return false;
+  }
+  await release(store, ctx, c, holder);
+  return true;
 }

@@ -21,20 +21,16 @@ import type { CommandContext } from "../eventstore/context";
 import { handleCommand, loadState, toNewEvents } from "../eventstore/handle-command";
 import { WrongExpectedRevisionError } from "../eventstore/port";
 import { stream } from "../eventstore/streams";
-import { reservation } from "../domain/reservation";
-import { DomainError, conflict, invalid, notFound } from "../domain/errors";
+import { conflict, invalid, notFound } from "../domain/errors";
 import { ROLE_REQUEST_STATUSES, roleRequest, type RoleRequestCommand, type RoleRequestState, type RoleRequestStatus } from "../domain/role-request";
 import { getRoleRequest, listRoleRequests } from "../../projections/role-requests/queries";
 import type { RoleRequestRow } from "../../projections/role-requests/schema";
 import { isUuid } from "../http/pagination";
-import { claim, release, type Claim } from "./reservations";
+import { claimOrTakeOver, release, type Claim } from "./reservations";
 import { assignRolesFor, revokeRolesFor, type Acting } from "./user-admin";
 
 /** Who may see (and decide) every request of the organization. */
 export const ROLE_REQUEST_APPROVER_PERMISSION = "role_request.approve";
-
-/** A claim left by a request that was never written is taken over after this long. */
-const ORPHAN_CLAIM_MS = 60_000;
 
 const requestNotFound = () => notFound("Role request");
 
@@ -188,30 +184,18 @@ async function loadForDecision(
  * long ago, means its release was lost (a crash), so the claim is freed and taken.
  */
 async function claimPending(deps: Deps, ctx: CommandContext, c: Claim, requestId: string): Promise<void> {
-  const duplicate = () => conflict("You already have a pending request for this role");
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await claim(deps.store, ctx, c, requestId);
-      return;
-    } catch (err) {
-      if (!(err instanceof DomainError && err.kind === "conflict")) throw err;
-      if (attempt > 1 || !(await freeStaleClaim(deps, ctx, c))) throw duplicate();
-    }
-  }
-}
-
-async function freeStaleClaim(deps: Deps, ctx: CommandContext, c: Claim): Promise<boolean> {
-  const { state, events } = await loadState(deps.store, stream.reservation(c.kind, c.key), reservation);
-  const holder = state.holder;
-  if (holder === null) return true;
-  const held = (await loadState(deps.store, stream.roleRequest(holder), roleRequest)).state;
-  if (held.status === "PENDING") return false;
-  if (held.status === "absent") {
-    const claimedAt = events[events.length - 1]?.recordedAt.getTime() ?? 0;
-    if (Date.now() - claimedAt < ORPHAN_CLAIM_MS) return false;
-  }
-  await release(deps.store, ctx, c, holder);
-  return true;
+  await claimOrTakeOver(
+    deps.store,
+    ctx,
+    c,
+    requestId,
+    async (holder) => {
+      const held = (await loadState(deps.store, stream.roleRequest(holder), roleRequest)).state;
+      if (held.status === "PENDING") return "in_use";
+      return held.status === "absent" ? "unsure" : "released";
+    },
+    () => conflict("You already have a pending request for this role"),
+  );
 }
 
 function throwGone(): never {
