@@ -33,7 +33,9 @@ export async function startServer(args: string[], logPath: string, label: string
   const started = performance.now();
   // Empty first: the ready line is looked for in this file.
   await Bun.write(logPath, "");
-  const proc = Bun.spawn([process.execPath, SERVE_APP, ...args, "--watch-stdin"], {
+  // BENCH_SERVER_CPU_PROF=<dir>: the service writes a CPU profile (and its markdown summary) there on exit.
+  const profile = process.env.BENCH_SERVER_CPU_PROF ? ["--cpu-prof", "--cpu-prof-md", `--cpu-prof-dir=${process.env.BENCH_SERVER_CPU_PROF}`] : [];
+  const proc = Bun.spawn([process.execPath, ...profile, SERVE_APP, ...args, "--watch-stdin"], {
     stdin: "pipe",
     stdout: Bun.file(logPath),
     stderr: "inherit",

@@ -60,6 +60,13 @@ export interface SessionAccess {
   organizationId: string;
   /** Refresh expiry: past it the session is over even without a SessionEnded. */
   expiresAt: number;
+  /**
+   * SHA-256 of the current refresh token and the stream revision that set it: lets a
+   * refresh skip reading the session's stream. Only a hint; the append's expected
+   * revision is what decides (src/handlers/sessions.ts).
+   */
+  refreshTokenHash: string;
+  revision: bigint;
 }
 
 const TYPES = [
@@ -196,6 +203,19 @@ export class SecurityState {
       if (r && r.organizationId === user.organizationId) names.push(r.name);
     }
     return names.sort();
+  }
+
+  /**
+   * A rotation this process has just appended, or one read from the subscription:
+   * whichever arrives second is older or the same and changes nothing. An ended session
+   * stays ended (it is absent here).
+   */
+  sessionRefreshed(sessionId: string, revision: bigint, refreshTokenHash: string, expiresAt: number): void {
+    const s = this.sessions.get(sessionId);
+    if (!s || revision <= s.revision) return;
+    s.revision = revision;
+    s.refreshTokenHash = refreshTokenHash;
+    s.expiresAt = expiresAt;
   }
 
   /** Sessions past their refresh expiry can never be used again: forget them. */
@@ -364,13 +384,18 @@ export class SecurityState {
         for (const u of this.users.values()) u.roleIds.delete(d.role_id);
         break;
       case "SessionStarted":
-        this.sessions.set(d.session_id, { id: d.session_id, userId: d.user_id, organizationId: d.organization_id, expiresAt: Date.parse(d.expires_at) });
+        this.sessions.set(d.session_id, {
+          id: d.session_id,
+          userId: d.user_id,
+          organizationId: d.organization_id,
+          expiresAt: Date.parse(d.expires_at),
+          refreshTokenHash: d.refresh_token_hash,
+          revision: e.revision,
+        });
         break;
-      case "SessionRefreshed": {
-        const s = this.sessions.get(d.session_id);
-        if (s) s.expiresAt = Date.parse(d.expires_at);
+      case "SessionRefreshed":
+        this.sessionRefreshed(d.session_id, e.revision, d.refresh_token_hash, Date.parse(d.expires_at));
         break;
-      }
       case "SessionEnded":
         // Ended sessions are forgotten: an unknown session id is refused like an ended one.
         this.sessions.delete(d.session_id);

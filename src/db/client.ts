@@ -31,6 +31,38 @@ export interface SqlClient extends Queryable {
   close(): Promise<void>;
 }
 
+/**
+ * Drizzle sends its statements unprepared, and postgres.js then asks the server to
+ * describe every statement with parameters before running it: two round trips and a
+ * fresh parse and plan per query. Here drizzle's statements are prepared like ours
+ * (named, once per connection, then one round trip). Only statements with up to
+ * PREPARE_MAX_PARAMS parameters: multi-row inserts of every possible size would each
+ * become a statement kept on every connection.
+ */
+const PREPARE_MAX_PARAMS = 64;
+
+type AnySql = postgres.Sql | postgres.TransactionSql;
+
+function preparing<T extends AnySql>(client: T): T {
+  return new Proxy(client, {
+    get(target, prop) {
+      if (prop === "unsafe") {
+        return (query: string, params?: unknown[], options?: postgres.UnsafeQueryOptions) =>
+          target.unsafe(query, params as postgres.ParameterOrJSON<never>[], { ...options, prepare: (params?.length ?? 0) <= PREPARE_MAX_PARAMS });
+      }
+      if (prop === "begin" || prop === "savepoint") {
+        return (...args: unknown[]) => {
+          const fn = args.pop() as (tx: AnySql) => unknown;
+          // eslint-disable-next-line @typescript-eslint/no-explicit-any
+          return (target as any)[prop](...args, (tx: AnySql) => fn(preparing(tx)));
+        };
+      }
+      const value = Reflect.get(target, prop, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+}
+
 export function postgresClient(url: string, opts: { max?: number; onnotice?: boolean } = {}): SqlClient {
   const sql = postgres(url, {
     max: opts.max ?? 10,
@@ -47,7 +79,7 @@ export function postgresClient(url: string, opts: { max?: number; onnotice?: boo
   const base = asQueryable(sql);
   return {
     kind: "postgres",
-    drizzle: drizzlePg(sql) as unknown as Drizzle,
+    drizzle: drizzlePg(preparing(sql)) as unknown as Drizzle,
     query: base.query,
     async transaction(fn) {
       return (await sql.begin((tx) => fn(asQueryable(tx)))) as never;

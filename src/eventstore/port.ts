@@ -89,6 +89,13 @@ export interface EventStore {
   headPosition(): Promise<bigint>;
   /** Cheap reachability check for /health. */
   ping(): Promise<void>;
+  /**
+   * A transaction of this process that may have held back what subscribers could see
+   * (the Postgres adapter passes no event while an older transaction is open) has ended:
+   * subscribers waiting on it look again now instead of at their next poll. Optional:
+   * adapters without such a rule need not care.
+   */
+  nudge?(): void;
   close(): Promise<void>;
 }
 

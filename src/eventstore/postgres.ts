@@ -88,10 +88,19 @@ export interface PostgresEventStoreOptions {
 export class PostgresEventStore implements EventStore {
   readonly name: "postgres" | "pglite";
   private readonly waker: Waker;
+  /** Wakes only subscribers held back by an open transaction (see nudge). */
+  private readonly nudges = new Waker();
+  /** The newest position this process appended: an idle subscriber at or past it has nothing local to read. */
+  private localHead = 0n;
+  /** Counts wake-ups from other processes (NOTIFY), which say nothing about positions. */
+  private remoteWakes = 0;
+  /** Sent as the NOTIFY payload so that this process ignores the echo of its own appends. */
+  private readonly instanceId = crypto.randomUUID();
   private stopListening?: Promise<() => Promise<void>>;
   private readonly pollIntervalMs: number;
   private readonly batchSize: number;
   private notifying = false;
+  private readonly followingReads = new Map<string, { generation: number; read: Promise<{ events: RecordedEvent[]; blocked: boolean }> }>();
   private notifyAgain = false;
 
   constructor(private readonly db: SqlClient, options: PostgresEventStoreOptions = {}) {
@@ -112,10 +121,12 @@ export class PostgresEventStore implements EventStore {
         "SELECT next_revision::text AS next_revision, last_position::text AS last_position FROM ll_append($1, $2, $3::jsonb)",
         [streamId, typeof expected === "bigint" ? expected.toString() : expected, payload],
       );
+      const position = BigInt(row.last_position);
+      if (position > this.localHead) this.localHead = position;
       // Same-process subscribers need not wait for the NOTIFY round trip.
       this.waker.wake();
       this.notifyOthers();
-      return { nextRevision: BigInt(row.next_revision), position: BigInt(row.last_position) };
+      return { nextRevision: BigInt(row.next_revision), position };
     } catch (err) {
       const code = errorCode(err);
       if (code === "LL409" || code === "23505") {
@@ -152,7 +163,7 @@ export class PostgresEventStore implements EventStore {
     }
     this.notifying = true;
     void this.db
-      .query("SELECT pg_notify($1, '')", [EVENTS_CHANNEL])
+      .query("SELECT pg_notify($1, $2)", [EVENTS_CHANNEL, this.instanceId])
       .catch(() => {})
       .finally(() => {
         this.notifying = false;
@@ -220,21 +231,88 @@ export class PostgresEventStore implements EventStore {
     await this.ensureListening();
     let position = options.fromPosition ?? 0n;
     const signal = options.signal;
+    let blockedWaitMs = 0;
     while (!signal?.aborted) {
-      // Take the wake-up ticket before reading, so an append landing during the read is not missed.
+      // Take the wake-up tickets before reading, so an append landing during the read is not missed.
       const ticket = this.waker.ticket();
-      const batch = await this.readAll({ fromPosition: position, limit: this.batchSize });
+      const nudgeTicket = this.nudges.ticket();
+      const remoteTicket = this.remoteWakes;
+      const { events: batch, blocked } = await this.readFollowing(position, this.batchSize, ticket);
       for (const event of batch) {
         if (signal?.aborted) return;
         yield event;
         position = event.position;
       }
-      if (batch.length < this.batchSize) await this.waker.wait(ticket, this.pollIntervalMs, signal);
+      if (batch.length === this.batchSize) {
+        blockedWaitMs = 0;
+        continue;
+      }
+      if (blocked) {
+        // Committed events wait behind a transaction still open: an append in flight
+        // (its wake-up comes), or a read-model transaction, whose commit notifies nobody
+        // unless it is this process's projector (it nudges). Look again soon, backing
+        // off while it stays open.
+        blockedWaitMs = Math.min(this.pollIntervalMs, blockedWaitMs === 0 ? 4 : blockedWaitMs * 2);
+        await Promise.race([this.waker.wait(ticket, blockedWaitMs, signal), this.nudges.wait(nudgeTicket, blockedWaitMs, signal)]);
+        continue;
+      }
+      blockedWaitMs = 0;
+      await this.idle(position, ticket, remoteTicket, signal);
     }
   }
 
+  /**
+   * Waits until there may be something after `position`: a local append past it, a
+   * notification from another process, or the poll interval (the safety net for a lost
+   * notification). A local wake-up for events already read costs no query.
+   */
+  private async idle(position: bigint, ticket: number, remoteTicket: number, signal?: AbortSignal): Promise<void> {
+    const deadline = performance.now() + this.pollIntervalMs;
+    for (;;) {
+      if (this.localHead > position || this.remoteWakes !== remoteTicket || signal?.aborted || this.waker.isClosed) return;
+      const left = deadline - performance.now();
+      if (left <= 0) return;
+      await this.waker.wait(ticket, left, signal);
+      ticket = this.waker.ticket();
+    }
+  }
+
+  private readFollowing(from: bigint, limit: number, ticket: number): Promise<{ events: RecordedEvent[]; blocked: boolean }> {
+    // Subscribers woken by the same append (the projector, the security state) usually
+    // ask for the same page at the same moment: one query serves them all. A read is only
+    // shared if it was sent after the caller's wake-up ticket, or it could predate the
+    // append that woke the caller. The events are shared between them, and read-only.
+    const key = `${from}:${limit}`;
+    const shared = this.followingReads.get(key);
+    if (shared && shared.generation >= ticket) return shared.read;
+    const generation = this.waker.ticket();
+    const read = this.queryFollowing(from, limit).finally(() => {
+      if (this.followingReads.get(key)?.read === read) this.followingReads.delete(key);
+    });
+    this.followingReads.set(key, { generation, read });
+    return read;
+  }
+
+  private async queryFollowing(from: bigint, limit: number): Promise<{ events: RecordedEvent[]; blocked: boolean }> {
+    const rows = await this.guard(() =>
+      this.db.query<EventRow & { visible: boolean }>(
+        `SELECT ${COLUMNS}, ${VISIBLE} AS visible FROM events WHERE global_position > $1 ORDER BY events.global_position LIMIT $2`,
+        [from.toString(), limit],
+      ),
+    );
+    const firstHeld = rows.findIndex((r) => !r.visible);
+    if (firstHeld < 0) return { events: rows.map(toRecorded), blocked: false };
+    return { events: rows.slice(0, firstHeld).map(toRecorded), blocked: true };
+  }
+
   private ensureListening(): Promise<unknown> {
-    this.stopListening ??= this.db.listen(EVENTS_CHANNEL, () => this.waker.wake()).catch(() => async () => {});
+    this.stopListening ??= this.db
+      .listen(EVENTS_CHANNEL, (payload) => {
+        if (payload === this.instanceId) return; // our own append: local subscribers were woken already
+        this.remoteWakes++;
+        this.waker.wake();
+      })
+      .catch(() => async () => {});
     return this.stopListening;
   }
 
@@ -245,12 +323,18 @@ export class PostgresEventStore implements EventStore {
     return row?.head ? BigInt(row.head) : 0n;
   }
 
+  nudge(): void {
+    // Only subscribers held back by an open transaction care; idle ones wait for appends.
+    this.nudges.wake();
+  }
+
   async ping(): Promise<void> {
     await this.guard(() => this.db.query("SELECT 1"));
   }
 
   async close(): Promise<void> {
     this.waker.close();
+    this.nudges.close();
     if (this.stopListening) await (await this.stopListening)().catch(() => {});
   }
 

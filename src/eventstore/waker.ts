@@ -35,6 +35,10 @@ export class Waker {
     });
   }
 
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
   close(): void {
     this.closed = true;
     this.wake();

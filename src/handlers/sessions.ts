@@ -196,11 +196,16 @@ export async function refresh(deps: Deps, ctx: CommandContext, refreshToken: str
   if (!sessionId) throw invalidRefresh();
   const streamId = stream.session(sessionId);
   const presentedHash = refreshTokenHash(refreshToken);
-  // The usual case, the current token, needs only the newest event (SessionStarted and
-  // SessionRefreshed carry the whole live state): one row instead of the whole chain,
-  // which grows by one event per rotation. Anything else (a rotated-away token, an
-  // ended session, a wrong token) is decided on the full stream, as before.
-  const { state, revision } = (await currentSession(deps, streamId, presentedHash)) ?? (await loadState(deps.store, streamId, session));
+  // The usual case, the current token, needs no read at all when this process knows the
+  // session's current token (it saw the start or the last rotation), and otherwise only
+  // the newest event (SessionStarted and SessionRefreshed carry the whole live state).
+  // Anything else (a rotated-away token, an ended session, a wrong token) is decided on
+  // the full stream. Memory is only a hint: the append below is against the revision it
+  // names, so a rotation elsewhere makes it fail instead of forking the session.
+  const { state, revision } =
+    knownCurrentSession(deps, sessionId, presentedHash) ??
+    (await currentSession(deps, streamId, presentedHash)) ??
+    (await loadState(deps.store, streamId, session));
   if (state.status === "absent") throw invalidRefresh();
   // Checked before deciding: a refused refresh must not rotate the token, or the holder's
   // token would count as "reused" (and end the session) once the account is usable again.
@@ -219,19 +224,36 @@ export async function refresh(deps: Deps, ctx: CommandContext, refreshToken: str
     state,
   );
   let position: bigint;
+  let nextRevision: bigint;
   try {
-    ({ position } = await deps.store.append(streamId, toNewEvents(events, sessionCtx), revision));
+    ({ position, nextRevision } = await deps.store.append(streamId, toNewEvents(events, sessionCtx), revision));
   } catch (err) {
     if (err instanceof WrongExpectedRevisionError) throw new DomainError("unauthorized", "Refresh token already used");
     throw err;
   }
-  // The security state is what the next request is checked against; no read model
-  // answers differently after a rotation (session listings union the security state),
-  // so the projector is not waited for.
-  await deps.security.waitFor(position);
-  if (events[0].type !== "SessionRefreshed") throw invalidRefresh();
+  if (events[0].type !== "SessionRefreshed") {
+    // RefreshTokenReused: the session is over; the next request must see it.
+    await deps.security.waitFor(position);
+    throw invalidRefresh();
+  }
+  // The security state is what the next request is checked against; a rotation only moves
+  // the session's token and expiry, so it is applied here at once rather than waited for
+  // (the subscription brings the same event later and changes nothing). No read model
+  // answers differently after a rotation (session listings union the security state), so
+  // the projector is not waited for either.
+  deps.security.sessionRefreshed(sessionId, nextRevision, events[0].data.refresh_token_hash, Date.parse(events[0].data.expires_at));
   const access = await deps.tokens.issueAccess({ sub: state.userId, org: state.organizationId, sid: sessionId }, ctx.now);
   return { accessToken: access.token, refreshToken: next, expiresIn: access.expiresIn, sessionId, userId: state.userId, organizationId: state.organizationId };
+}
+
+/** The live state from the security state's memory, when it holds `presentedHash` as current; null otherwise. */
+function knownCurrentSession(deps: Deps, sessionId: string, presentedHash: string): { state: SessionState; revision: bigint } | null {
+  const s = deps.security.sessions.get(sessionId);
+  if (!s || s.refreshTokenHash !== presentedHash) return null;
+  return {
+    state: { status: "active", id: s.id, userId: s.userId, organizationId: s.organizationId, refreshTokenHash: s.refreshTokenHash, usedHashes: [], expiresAt: new Date(s.expiresAt).toISOString() },
+    revision: s.revision,
+  };
 }
 
 /** The live state from the newest event alone, when it holds `presentedHash`; null otherwise. */
