@@ -42,6 +42,9 @@ interface EventRow {
 const COLUMNS =
   "global_position::text AS global_position, stream_id, stream_revision::text AS stream_revision, event_id::text AS event_id, event_type, data, metadata, recorded_at, encode(hash, 'hex') AS hash, encode(prev_hash, 'hex') AS prev_hash";
 
+/** A subscriber held back by an open transaction looks again at least this often. */
+const BLOCKED_MAX_WAIT_MS = 64;
+
 /** Only events committed below every open transaction are safe to hand to a reader. */
 const VISIBLE = "transaction_id < pg_snapshot_xmin(pg_current_snapshot())";
 
@@ -252,7 +255,7 @@ export class PostgresEventStore implements EventStore {
         // (its wake-up comes), or a read-model transaction, whose commit notifies nobody
         // unless it is this process's projector (it nudges). Look again soon, backing
         // off while it stays open.
-        blockedWaitMs = Math.min(this.pollIntervalMs, blockedWaitMs === 0 ? 4 : blockedWaitMs * 2);
+        blockedWaitMs = Math.min(this.pollIntervalMs, BLOCKED_MAX_WAIT_MS, blockedWaitMs === 0 ? 4 : blockedWaitMs * 2);
         await Promise.race([this.waker.wait(ticket, blockedWaitMs, signal), this.nudges.wait(nudgeTicket, blockedWaitMs, signal)]);
         continue;
       }

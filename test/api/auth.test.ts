@@ -402,6 +402,24 @@ describe.each(serviceKinds())("auth (%s)", (kind) => {
       expect((await s.deps.store.readStream(`session-${sid}`)).filter((e) => e.type === "SessionRefreshed").length).toBe(1);
     });
 
+    test("given this process's memory still names a rotated-away token as current (another process rotated it), when that token is presented, then 401 and nothing rotates", async () => {
+      const m = await newMember();
+      const sid = decodeJwt(m.access).sid as string;
+      const known = s.deps.security.sessions.get(sid)!;
+      const stale = { hash: known.refreshTokenHash, revision: known.revision };
+      const rotated = await post(`${AUTH}/refresh`, { refresh_token: m.refresh });
+      expect(rotated.status).toBe(200);
+      // As if the rotation had happened elsewhere and the subscription had not brought it yet.
+      known.refreshTokenHash = stale.hash;
+      known.revision = stale.revision;
+
+      await expectProblem(await s.request("POST", `${AUTH}/refresh`, { body: { refresh_token: m.refresh } }), 401);
+      const types = (await s.deps.store.readStream(`session-${sid}`)).map((e) => e.type);
+      expect(types).toEqual(["SessionStarted", "SessionRefreshed"]);
+      // The current token is not in memory: it is read from the stream and still rotates.
+      expect((await post(`${AUTH}/refresh`, { refresh_token: rotated.body.refresh_token })).status).toBe(200);
+    });
+
     test("given a refresh token, when sent in the body or as Bearer, then both rotate", async () => {
       const m = await newMember();
       const body = await post(`${AUTH}/refresh`, { refresh_token: m.refresh });
