@@ -8,11 +8,12 @@
 -- ~1.1 ms per call under 8 concurrent refreshes, most of it queueing.
 --
 -- Now only what the order needs is serialized globally: assigning the transaction's id
--- (pg_current_xact_id assigns one if the transaction has none yet) and drawing the
--- positions from the sequence, in one tiny critical section, so positions are drawn in
--- transaction-id order. (A transaction that already had an id is older than any id
--- assigned later, which only makes its positions "later than its id", never the reverse.)
--- The rest of the append runs concurrently with appends to other streams.
+-- and drawing the positions from the sequence, in one tiny critical section, so positions
+-- are drawn in transaction-id order. That requires the append to be its transaction's
+-- first write: a transaction that got its id earlier could draw positions after a younger
+-- one drew lower ones, and commit first. The function refuses to run otherwise (the
+-- adapter always calls it as a statement of its own). The rest of the append runs
+-- concurrently with appends to other streams.
 --
 -- Writers of one stream are serialized first, by a transaction-level advisory lock on
 -- the stream (held to the commit). It must come before the positions are drawn, so that
@@ -56,6 +57,9 @@ BEGIN
   PERFORM pg_advisory_xact_lock(7244, hashtext(p_stream));
 
   -- Ordering: transaction id and positions together (see the header).
+  IF pg_current_xact_id_if_assigned() IS NOT NULL THEN
+    RAISE EXCEPTION 'll_append must be the first write of its transaction' USING ERRCODE = '25000';
+  END IF;
   PERFORM pg_advisory_lock(7244015000);
   BEGIN
     PERFORM pg_current_xact_id();

@@ -250,12 +250,15 @@ export class Projector {
     let outcomes: Array<{ t: Tracked; error: string | null }>;
     try {
       await this.db.drizzle.transaction(async (tx) => {
-        // Projections write disjoint tables, so they run side by side: their statements
-        // share the transaction's connection, pipelined instead of one round trip each.
-        const applied = await Promise.allSettled(work.filter((w) => w.events.length > 0).map(({ t, events }) => t.projection.apply(tx, events)));
+        // Projections write disjoint tables, and the checkpoints only count once all of it
+        // commits, so everything runs side by side: the statements share the transaction's
+        // connection, pipelined instead of one round trip each.
+        const applied = await Promise.allSettled([
+          ...work.filter((w) => w.events.length > 0).map(({ t, events }) => t.projection.apply(tx, events)),
+          this.moveCheckpoints(tx, due, end),
+        ]);
         const failed = applied.find((a) => a.status === "rejected");
         if (failed) throw failed.reason;
-        await this.moveCheckpoints(tx, due, end);
       });
       outcomes = due.map((t) => ({ t, error: null }));
     } catch {

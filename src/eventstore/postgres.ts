@@ -1,6 +1,7 @@
 /**
  * Event store on a Postgres `events` table (postgres.js or PGlite, same SQL).
- * Appends go through `ll_append` (postgres-schema.sql): one round trip, one transaction.
+ * Appends go through `ll_append` (drizzle/0011): one round trip, one transaction; appends
+ * that queue up behind others go together through `ll_append_batch` (append-batcher.ts).
  * Readers never pass an event whose writing transaction may still be open
  * (`transaction_id < pg_snapshot_xmin(pg_current_snapshot())`), so a subscriber cannot
  * skip an event that commits after a later-numbered one.
@@ -21,6 +22,7 @@ import {
   type SubscribeOptions,
 } from "./port";
 import { Waker } from "./waker";
+import { AppendBatcher, type AppendRow, type BatchRow } from "./append-batcher";
 import { contentHash } from "./hash-chain";
 
 export const EVENTS_CHANNEL = "ledgerline_events";
@@ -41,6 +43,9 @@ interface EventRow {
 // Output aliases shadow column names in ORDER BY: always order by `events.<column>`.
 const COLUMNS =
   "global_position::text AS global_position, stream_id, stream_revision::text AS stream_revision, event_id::text AS event_id, event_type, data, metadata, recorded_at, encode(hash, 'hex') AS hash, encode(prev_hash, 'hex') AS prev_hash";
+
+/** Other processes hear of this one's appends at most this much later (notifyOthers). */
+const NOTIFY_INTERVAL_MS = 5;
 
 /** A subscriber held back by an open transaction looks again at least this often. */
 const BLOCKED_MAX_WAIT_MS = 64;
@@ -91,6 +96,8 @@ export interface PostgresEventStoreOptions {
 export class PostgresEventStore implements EventStore {
   readonly name: "postgres" | "pglite";
   private readonly waker: Waker;
+  /** Appends that queue up behind others go to the database together (group commit). */
+  private readonly batcher: AppendBatcher;
   /** Wakes only subscribers held back by an open transaction (see nudge). */
   private readonly nudges = new Waker();
   /** The newest position this process appended: an idle subscriber at or past it has nothing local to read. */
@@ -111,19 +118,29 @@ export class PostgresEventStore implements EventStore {
     this.pollIntervalMs = options.pollIntervalMs ?? 250;
     this.batchSize = options.batchSize ?? 1000;
     this.waker = new Waker();
+    this.batcher = new AppendBatcher({
+      one: async (a) => {
+        const [row] = await this.db.query<AppendRow>(
+          "SELECT next_revision::text AS next_revision, last_position::text AS last_position FROM ll_append($1, $2, $3::jsonb)",
+          [a.stream, a.expected, JSON.stringify(a.events)],
+        );
+        return row;
+      },
+      many: (appends) =>
+        this.db.query<BatchRow>(
+          "SELECT ord, next_revision::text AS next_revision, last_position::text AS last_position, error, actual FROM ll_append_batch($1::jsonb)",
+          [JSON.stringify(appends)],
+        ),
+      isConnectionError,
+    });
   }
 
   async append(streamId: string, events: readonly NewEvent[], expected: ExpectedRevision): Promise<AppendResult> {
     if (events.length === 0) throw new RangeError("append needs at least one event");
     // The content hash is computed here, from the same values that are stored; ll_append chains it.
-    const payload = JSON.stringify(
-      events.map((e) => ({ id: e.id, type: e.type, data: e.data, metadata: e.metadata, content_hash: contentHash(e).toString("hex") })),
-    );
+    const payload = events.map((e) => ({ id: e.id, type: e.type, data: e.data, metadata: e.metadata, content_hash: contentHash(e).toString("hex") }));
     try {
-      const [row] = await this.db.query<{ next_revision: string; last_position: string }>(
-        "SELECT next_revision::text AS next_revision, last_position::text AS last_position FROM ll_append($1, $2, $3::jsonb)",
-        [streamId, typeof expected === "bigint" ? expected.toString() : expected, payload],
-      );
+      const row = await this.batcher.submit({ stream: streamId, expected: typeof expected === "bigint" ? expected.toString() : expected, events: payload });
       const position = BigInt(row.last_position);
       if (position > this.localHead) this.localHead = position;
       // Same-process subscribers need not wait for the NOTIFY round trip.
@@ -154,9 +171,10 @@ export class PostgresEventStore implements EventStore {
 
   /**
    * Wakes subscribers in other processes, after the append has committed. Coalesced: at
-   * most one NOTIFY in flight per process, and one more if appends landed meanwhile.
-   * (NOTIFY inside the append transaction would serialize all commits on its lock.)
-   * If the process dies before notifying, other subscribers find the events by polling.
+   * most one NOTIFY per NOTIFY_INTERVAL_MS per process, covering every append before it
+   * was sent. (NOTIFY inside the append transaction would serialize all commits on its
+   * lock.) If the process dies before notifying, other subscribers find the events by
+   * polling.
    */
   private notifyOthers(): void {
     if (this.db.kind !== "postgres") return;
@@ -168,13 +186,15 @@ export class PostgresEventStore implements EventStore {
     void this.db
       .query("SELECT pg_notify($1, $2)", [EVENTS_CHANNEL, this.instanceId])
       .catch(() => {})
-      .finally(() => {
-        this.notifying = false;
-        if (this.notifyAgain) {
-          this.notifyAgain = false;
-          this.notifyOthers();
-        }
-      });
+      .finally(() =>
+        setTimeout(() => {
+          this.notifying = false;
+          if (this.notifyAgain) {
+            this.notifyAgain = false;
+            this.notifyOthers();
+          }
+        }, NOTIFY_INTERVAL_MS),
+      );
   }
 
   /** Idempotency: the same event ids already stored in this stream, in order, count as success. */
