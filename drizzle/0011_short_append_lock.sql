@@ -63,8 +63,12 @@ BEGIN
   PERFORM pg_advisory_lock(7244015000);
   BEGIN
     PERFORM pg_current_xact_id();
-    SELECT array_agg(p ORDER BY p) INTO v_pos
-      FROM (SELECT nextval('events_global_position_seq') AS p FROM generate_series(1, n)) s;
+    IF n = 1 THEN
+      v_pos := ARRAY[nextval('events_global_position_seq')];  -- the usual case, without a query
+    ELSE
+      SELECT array_agg(p ORDER BY p) INTO v_pos
+        FROM (SELECT nextval('events_global_position_seq') AS p FROM generate_series(1, n)) s;
+    END IF;
   EXCEPTION
     -- OTHERS does not match a cancellation; name it so a timeout cannot leave the lock held.
     WHEN query_canceled THEN
