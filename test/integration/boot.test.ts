@@ -178,8 +178,11 @@ describe("given a fresh DATA_DIR and no configuration (embedded mode)", () => {
     expect(passwords).toHaveLength(1);
     expect(passwords[0].length).toBeGreaterThanOrEqual(16);
     expect(state.first.out.stdout).toContain(`Super admin created: ${DEFAULT_ADMIN_EMAIL}`);
-    // Never through the logger: no JSON log line carries it.
-    const logLines = nonEmptyLines(state.first.out.stdout).filter((l) => l.startsWith("{"));
+    // Never through the logger: no JSON log line carries it. Log lines are written on the
+    // next event-loop turn and reach us through a pipe, so wait (bounded) for the first.
+    const jsonLines = () => nonEmptyLines(state.first!.out.stdout).filter((l) => l.startsWith("{"));
+    for (let i = 0; i < 100 && jsonLines().length === 0; i++) await Bun.sleep(50);
+    const logLines = jsonLines();
     expect(logLines.length).toBeGreaterThan(0);
     expect(logLines.filter((l) => l.includes(passwords[0]))).toEqual([]);
     state.password = passwords[0];
