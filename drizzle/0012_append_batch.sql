@@ -12,11 +12,14 @@
 -- failed; a failed item writes nothing and leaves gaps in the positions, the others
 -- are stored. Any other error (e.g. an event id that already exists) fails the whole
 -- call, and the adapter appends the items one by one instead.
+-- With p_atomic the items are one unit (the port's appendAtomically): the first failed
+-- expectation raises SQLSTATE 'LL409' (DETAIL the actual revision, HINT the item's
+-- number) and nothing of the call is stored.
 --
 -- Ordering (see 0011): the streams are locked first (sorted by lock key, so two batches
 -- cannot deadlock), then the transaction id and every position of the batch are taken in
 -- one critical section, items in order, so a stream's revisions follow positions.
-CREATE OR REPLACE FUNCTION ll_append_batch(p_batch jsonb)
+CREATE OR REPLACE FUNCTION ll_append_batch(p_batch jsonb, p_atomic boolean DEFAULT false)
 RETURNS TABLE (ord int, next_revision bigint, last_position bigint, error text, actual text)
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -98,6 +101,10 @@ BEGIN
     END IF;
 
     IF v_last IS NULL THEN
+      IF p_atomic THEN
+        RAISE EXCEPTION 'wrong expected revision' USING ERRCODE = 'LL409',
+          DETAIL = COALESCE(v_actual::text, 'no_stream'), HINT = v_ord::text;
+      END IF;
       -- Expectation failed: nothing written for this item; its positions stay unused.
       v_next := v_next + n;
       ord := v_ord; next_revision := NULL; last_position := NULL; error := 'LL409';

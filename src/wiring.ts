@@ -43,6 +43,19 @@ function countingStore(store: EventStore, metrics: Metrics): EventStore {
     }
     return result;
   };
+  const appendAtomically = store.appendAtomically?.bind(store);
+  if (appendAtomically) {
+    store.appendAtomically = async (appends) => {
+      const results = await appendAtomically(appends);
+      for (const a of appends) {
+        for (const e of a.events) {
+          metrics.eventsAppended(1, e.type);
+          recordQueryEvent(metrics, e);
+        }
+      }
+      return results;
+    };
+  }
   return store;
 }
 

@@ -80,6 +80,13 @@ export interface SubscribeOptions {
 export interface EventStore {
   readonly name: "postgres" | "pglite" | "eventstoredb";
   append(streamId: string, events: readonly NewEvent[], expected: ExpectedRevision): Promise<AppendResult>;
+  /**
+   * Appends to several streams as one unit: all stored, or none (a failed expectation
+   * throws WrongExpectedRevisionError naming its stream). Optional: an adapter that
+   * cannot (EventStoreDB has no multi-stream transactions) leaves it out, and callers
+   * append one by one instead.
+   */
+  appendAtomically?(appends: ReadonlyArray<{ streamId: string; events: readonly NewEvent[]; expected: ExpectedRevision }>): Promise<AppendResult[]>;
   /** A missing stream reads as []. */
   readStream(streamId: string, options?: ReadStreamOptions): Promise<RecordedEvent[]>;
   readAll(options?: ReadAllOptions): Promise<RecordedEvent[]>;

@@ -10,7 +10,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { settle, type Deps } from "../deps";
 import type { CommandContext } from "../eventstore/context";
 import { handleCommand, loadState, toNewEvents } from "../eventstore/handle-command";
-import { WrongExpectedRevisionError } from "../eventstore/port";
+import { WrongExpectedRevisionError, type NewEvent } from "../eventstore/port";
 import { stream } from "../eventstore/streams";
 import { session, type SessionEndReason, type SessionState } from "../domain/session";
 import { isLocked, loginDecider, loginTail, type LoginEvent, DEFAULT_LOCKOUT, type LockoutPolicy } from "../domain/login";
@@ -102,8 +102,12 @@ export async function login(deps: Deps, ctx: CommandContext, input: LoginInput, 
   const userCtx = ctxOf(account);
   // Checked before recording: a refused login is a LoginFailed, never a LoginSucceeded.
   const accountUsable = account.isActive && deps.security.organizationUsable(account.organizationId);
-  const outcome = await recordAttempt(deps, userCtx, account, { passwordMatched: true, accountUsable }, sessionId, policy, states.get(account.id));
-  if (outcome !== "succeeded") throw invalidCredentials();
+  const identity = { userId: account.id, organizationId: account.organizationId };
+  // The session starts in the same append as the LoginSucceeded where the store can do
+  // that atomically (one round trip, one commit, one projector transaction less).
+  const start = deps.store.appendAtomically ? sessionStart(deps, userCtx, identity, sessionId) : undefined;
+  const outcome = await recordAttempt(deps, userCtx, account, { passwordMatched: true, accountUsable }, sessionId, policy, states.get(account.id), start);
+  if (outcome.result !== "succeeded") throw invalidCredentials();
 
   const hash = openPassword(deps, account.id, account.passwordSealed);
   if (needsRehash(hash)) {
@@ -114,7 +118,8 @@ export async function login(deps: Deps, ctx: CommandContext, input: LoginInput, 
       deps.logger.warn("password rehash failed", { user_id: account.id, error: err instanceof Error ? err.message : String(err) });
     });
   }
-  return startSession(deps, userCtx, { userId: account.id, organizationId: account.organizationId }, sessionId);
+  if (start && outcome.position !== null) return sessionStarted(deps, userCtx, identity, sessionId, start.refreshToken, outcome.position);
+  return startSession(deps, userCtx, identity, sessionId);
 }
 
 async function loginState(deps: Deps, userId: string, policy: LockoutPolicy) {
@@ -128,6 +133,8 @@ async function loginState(deps: Deps, userId: string, policy: LockoutPolicy) {
 /**
  * Appends the attempt against the revision its decision was based on. Parallel wrong
  * passwords queue up on that revision: the lock lands after exactly `maxFailures`.
+ * With `start`, a LoginSucceeded is appended together with the session's first event,
+ * all or nothing; `position` is then where the session was stored (null otherwise).
  */
 async function recordAttempt(
   deps: Deps,
@@ -138,29 +145,44 @@ async function recordAttempt(
   policy: LockoutPolicy,
   /** The state read before the verification: good for the first try, the append checks its revision. */
   known?: Awaited<ReturnType<typeof loginState>>,
-): Promise<"succeeded" | "refused"> {
+  start?: SessionStart,
+): Promise<{ result: "succeeded"; position: bigint | null } | { result: "refused" }> {
   const decider = loginDecider(policy);
   for (let tries = 0; tries < 50; tries++) {
     const { state, revision } = tries === 0 && known ? known : await loginState(deps, account.id, policy);
     const events = decider.decide({ type: "RecordLoginAttempt", userId: account.id, organizationId: account.organizationId, ...attempt, sessionId, at: ctx.now }, state);
-    if (events.length === 0) return "refused";
+    if (events.length === 0) return { result: "refused" };
+    const attemptEvents = toNewEvents(events, ctx);
     try {
-      await deps.store.append(stream.login(account.id), toNewEvents(events, ctx), revision);
-      return events[0].type === "LoginSucceeded" ? "succeeded" : "refused";
+      if (events[0].type !== "LoginSucceeded") {
+        await deps.store.append(stream.login(account.id), attemptEvents, revision);
+        return { result: "refused" };
+      }
+      if (start && deps.store.appendAtomically) {
+        const [, session] = await deps.store.appendAtomically([
+          { streamId: stream.login(account.id), events: attemptEvents, expected: revision },
+          { streamId: start.streamId, events: start.events, expected: "no_stream" },
+        ]);
+        return { result: "succeeded", position: session.position };
+      }
+      await deps.store.append(stream.login(account.id), attemptEvents, revision);
+      return { result: "succeeded", position: null };
     } catch (err) {
       if (!(err instanceof WrongExpectedRevisionError)) throw err;
       await Bun.sleep(Math.random() * 4);
     }
   }
-  return "refused";
+  return { result: "refused" };
 }
 
-export async function startSession(
-  deps: Deps,
-  ctx: CommandContext,
-  account: { userId: string; organizationId: string },
-  sessionId = Bun.randomUUIDv7(),
-): Promise<IssuedTokens> {
+/** A session's first event, ready to append, and the refresh token it stands for. */
+interface SessionStart {
+  streamId: string;
+  events: NewEvent[];
+  refreshToken: string;
+}
+
+function sessionStart(deps: Deps, ctx: CommandContext, account: { userId: string; organizationId: string }, sessionId: string): SessionStart {
   const refreshToken = newRefreshToken(sessionId);
   const events = session.decide(
     {
@@ -173,17 +195,39 @@ export async function startSession(
     },
     session.initialState(),
   );
-  // A new random session id: there is nothing to read first; "no_stream" makes the
-  // (practically impossible) collision fail instead of appending to another session.
-  const { position } = await deps.store.append(
-    stream.session(sessionId),
-    toNewEvents(events, { ...ctx, organizationId: account.organizationId, actor: { type: "user", id: account.userId } }),
-    "no_stream",
-  );
+  return {
+    streamId: stream.session(sessionId),
+    events: toNewEvents(events, { ...ctx, organizationId: account.organizationId, actor: { type: "user", id: account.userId } }),
+    refreshToken,
+  };
+}
+
+/** The tokens of a session stored at `position`, once this process can check them. */
+async function sessionStarted(
+  deps: Deps,
+  ctx: CommandContext,
+  account: { userId: string; organizationId: string },
+  sessionId: string,
+  refreshToken: string,
+  position: bigint,
+): Promise<IssuedTokens> {
   // The access token must work on the very next request, in this process at least.
   await settle(deps, position);
   const access = await deps.tokens.issueAccess({ sub: account.userId, org: account.organizationId, sid: sessionId }, ctx.now);
   return { accessToken: access.token, refreshToken, expiresIn: access.expiresIn, sessionId, userId: account.userId, organizationId: account.organizationId };
+}
+
+export async function startSession(
+  deps: Deps,
+  ctx: CommandContext,
+  account: { userId: string; organizationId: string },
+  sessionId = Bun.randomUUIDv7(),
+): Promise<IssuedTokens> {
+  const start = sessionStart(deps, ctx, account, sessionId);
+  // A new random session id: there is nothing to read first; "no_stream" makes the
+  // (practically impossible) collision fail instead of appending to another session.
+  const { position } = await deps.store.append(start.streamId, start.events, "no_stream");
+  return sessionStarted(deps, ctx, account, sessionId, start.refreshToken, position);
 }
 
 /**

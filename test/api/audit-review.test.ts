@@ -10,6 +10,7 @@
 import { describe, expect, test as bunTest } from "bun:test";
 import { serviceKinds, type TestService } from "../support/app";
 import { metadataFor, systemContext } from "../../src/eventstore/context";
+import { settle } from "../../src/deps";
 import type { RecordedEvent } from "../../src/eventstore/port";
 import { AccessReviewFold } from "../../src/audit/access-review";
 import { moment, TEST_TIMEOUT_MS, uniq } from "./_helpers";
@@ -272,11 +273,14 @@ describe.each(serviceKinds())("access review (%s)", (kind) => {
     const registeredId = Bun.randomUUIDv7();
     const ctx = { ...systemContext(), actor: { type: "user" as const, id: org.adminId }, organizationId: org.id };
     const settings = { name: "warehouse", type: "embedded-demo", host: null, port: null, database_name: null, username: null, ssl: false, password_sealed: null };
-    await s.deps.store.append(
+    const { position } = await s.deps.store.append(
       `data_source-${registeredId}`,
       [{ id: Bun.randomUUIDv7(), type: "DataSourceRegistered", data: { ...settings, data_source_id: registeredId, organization_id: org.id, created_by: org.adminId, version: 1 }, metadata: metadataFor(ctx) }],
       "no_stream",
     );
+    // Appended behind the handlers' back: wait as a handler would, until readers of the
+    // whole store may pass it (an open projector transaction can hold it back a moment).
+    await settle(s.deps, position);
     expect(ok(await review(org.adminToken, `data_source_id=${registeredId}`))).toMatchObject({ access_list: [], total: 0, data_source_id: registeredId, data_source_name: "warehouse" });
     expect(problem(await review(other.adminToken, `data_source_id=${registeredId}`), 404).detail).toBe(unknownSource.detail);
 

@@ -1,6 +1,7 @@
 /**
  * Group commit in the Postgres adapter: appends that queue up behind others go to the
- * database together (ll_append_batch), and each still meets its own outcome.
+ * database together (ll_append_batch), and each still meets its own outcome. And the
+ * atomic form (appendAtomically): several streams, all or nothing.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { EventMetadata, NewEvent } from "../../src/eventstore/port";
@@ -87,5 +88,37 @@ describe.each(databaseKinds().map(({ kind, open }) => [kind, open] as const))("a
     await Promise.all(fillers);
     expect(a.position).toBe(b.position);
     expect(await store.readStream(id)).toHaveLength(1);
+  });
+
+  test("given two streams appended atomically, when both expectations hold, then both are stored, in order, with verifiable chains", async () => {
+    const a = `atomic-a-${Bun.randomUUIDv7()}`;
+    const b = `atomic-b-${Bun.randomUUIDv7()}`;
+    await store.append(a, [newEvent({ first: true })], "no_stream");
+    const [ra, rb] = await store.appendAtomically([
+      { streamId: a, events: [newEvent({ n: 1 })], expected: 0n },
+      { streamId: b, events: [newEvent({ n: 2 }), newEvent({ n: 3 })], expected: "no_stream" },
+    ]);
+    expect(ra.nextRevision).toBe(1n);
+    expect(rb.nextRevision).toBe(1n);
+    expect(rb.position).toBeGreaterThan(ra.position);
+    expect((await store.readStream(b)).map((e) => e.data)).toEqual([{ n: 2 }, { n: 3 }]);
+    expect((await verifyEventStore(store, { db: database.db })).first_broken).toBeNull();
+  });
+
+  test("given two streams appended atomically, when the second's expectation fails, then nothing of the call is stored and the error names that stream", async () => {
+    const a = `atomic-c-${Bun.randomUUIDv7()}`;
+    const b = `atomic-d-${Bun.randomUUIDv7()}`;
+    await store.append(b, [newEvent()], "no_stream");
+    const refused = await store
+      .appendAtomically([
+        { streamId: a, events: [newEvent({ lost: true })], expected: "no_stream" },
+        { streamId: b, events: [newEvent({ lost: true })], expected: "no_stream" },
+      ])
+      .catch((err) => err);
+    expect(refused).toBeInstanceOf(WrongExpectedRevisionError);
+    expect((refused as WrongExpectedRevisionError).streamId).toBe(b);
+    expect((refused as WrongExpectedRevisionError).actual).toBe(0n);
+    expect(await store.readStream(a)).toEqual([]);
+    expect(await store.readStream(b)).toHaveLength(1);
   });
 });
