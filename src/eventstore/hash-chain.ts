@@ -15,24 +15,43 @@ import { createHash } from "node:crypto";
 export const ZERO_HASH = Buffer.alloc(32);
 
 export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== "object") {
+  // Written for speed (every append hashes its events): string building instead of
+  // map/join, and keys sorted only when they are not in order already. The encoding is
+  // fixed: test/unit/hash-chain-encoding.test.ts checks it against the plain definition.
+  if (value === null) return "null";
+  if (typeof value !== "object") {
     const text = JSON.stringify(value);
     return text === undefined ? "null" : text;
   }
   if (Array.isArray(value)) {
-    return `[${value.map((v) => (v === undefined || typeof v === "function" ? "null" : canonicalJson(v))).join(",")}]`;
+    let out = "[";
+    for (let i = 0; i < value.length; i++) {
+      const v = value[i];
+      if (i > 0) out += ",";
+      out += v === undefined || typeof v === "function" ? "null" : canonicalJson(v);
+    }
+    return out + "]";
   }
   if (typeof (value as { toJSON?: unknown }).toJSON === "function") {
     return canonicalJson((value as { toJSON: () => unknown }).toJSON());
   }
-  const keys = Object.keys(value).sort();
-  const parts: string[] = [];
+  const keys = Object.keys(value);
+  for (let i = 1; i < keys.length; i++) {
+    if (keys[i - 1] > keys[i]) {
+      keys.sort();
+      break;
+    }
+  }
+  let out = "{";
+  let first = true;
   for (const key of keys) {
     const v = (value as Record<string, unknown>)[key];
     if (v === undefined || typeof v === "function") continue;
-    parts.push(`${JSON.stringify(key)}:${canonicalJson(v)}`);
+    if (!first) out += ",";
+    first = false;
+    out += JSON.stringify(key) + ":" + canonicalJson(v);
   }
-  return `{${parts.join(",")}}`;
+  return out + "}";
 }
 
 export interface HashableEvent {
