@@ -5,7 +5,7 @@
 import type { Config } from "./config";
 import type { SqlClient } from "./db/client";
 import type { Deps } from "./deps";
-import type { EventStore } from "./eventstore/port";
+import type { EventStore, NewEvent } from "./eventstore/port";
 import { PostgresEventStore } from "./eventstore/postgres";
 import { Logger } from "./logger";
 import { Metrics } from "./http/metrics";
@@ -34,25 +34,23 @@ export async function createEventStore(config: Pick<Config, "eventstoreUrl">, db
  * without the adapters knowing about metrics.
  */
 function countingStore(store: EventStore, metrics: Metrics): EventStore {
-  const append = store.append.bind(store);
-  store.append = async (streamId, events, expected) => {
-    const result = await append(streamId, events, expected);
+  const count = (events: readonly NewEvent[]) => {
     for (const e of events) {
       metrics.eventsAppended(1, e.type);
       recordQueryEvent(metrics, e);
     }
+  };
+  const append = store.append.bind(store);
+  store.append = async (streamId, events, expected) => {
+    const result = await append(streamId, events, expected);
+    count(events);
     return result;
   };
   const appendAtomically = store.appendAtomically?.bind(store);
   if (appendAtomically) {
     store.appendAtomically = async (appends) => {
       const results = await appendAtomically(appends);
-      for (const a of appends) {
-        for (const e of a.events) {
-          metrics.eventsAppended(1, e.type);
-          recordQueryEvent(metrics, e);
-        }
-      }
+      for (const a of appends) count(a.events);
       return results;
     };
   }

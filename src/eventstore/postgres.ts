@@ -22,7 +22,7 @@ import {
   type SubscribeOptions,
 } from "./port";
 import { Waker } from "./waker";
-import { AppendBatcher, type AppendRow, type BatchRow } from "./append-batcher";
+import { AppendBatcher, type AppendRow, type BatchRow, type PendingAppend } from "./append-batcher";
 import { contentHash } from "./hash-chain";
 
 export const EVENTS_CHANNEL = "ledgerline_events";
@@ -65,6 +65,18 @@ function toRecorded(row: EventRow): RecordedEvent {
     recordedAt: row.recorded_at instanceof Date ? row.recorded_at : new Date(row.recorded_at),
     hash: row.hash,
     prevHash: row.prev_hash,
+  };
+}
+
+/**
+ * An append as ll_append and ll_append_batch take it. The content hash is computed here,
+ * from the same values that are stored; the database chains it.
+ */
+function pendingAppend(streamId: string, events: readonly NewEvent[], expected: ExpectedRevision): PendingAppend {
+  return {
+    stream: streamId,
+    expected: typeof expected === "bigint" ? expected.toString() : expected,
+    events: events.map((e) => ({ id: e.id, type: e.type, data: e.data, metadata: e.metadata, content_hash: contentHash(e).toString("hex") })),
   };
 }
 
@@ -137,10 +149,8 @@ export class PostgresEventStore implements EventStore {
 
   async append(streamId: string, events: readonly NewEvent[], expected: ExpectedRevision): Promise<AppendResult> {
     if (events.length === 0) throw new RangeError("append needs at least one event");
-    // The content hash is computed here, from the same values that are stored; ll_append chains it.
-    const payload = events.map((e) => ({ id: e.id, type: e.type, data: e.data, metadata: e.metadata, content_hash: contentHash(e).toString("hex") }));
     try {
-      const row = await this.batcher.submit({ stream: streamId, expected: typeof expected === "bigint" ? expected.toString() : expected, events: payload });
+      const row = await this.batcher.submit(pendingAppend(streamId, events, expected));
       const position = BigInt(row.last_position);
       if (position > this.localHead) this.localHead = position;
       // Same-process subscribers need not wait for the NOTIFY round trip.
@@ -171,11 +181,7 @@ export class PostgresEventStore implements EventStore {
 
   async appendAtomically(appends: ReadonlyArray<{ streamId: string; events: readonly NewEvent[]; expected: ExpectedRevision }>): Promise<AppendResult[]> {
     if (appends.length === 0 || appends.some((a) => a.events.length === 0)) throw new RangeError("appendAtomically needs at least one event per stream");
-    const items = appends.map((a) => ({
-      stream: a.streamId,
-      expected: typeof a.expected === "bigint" ? a.expected.toString() : a.expected,
-      events: a.events.map((e) => ({ id: e.id, type: e.type, data: e.data, metadata: e.metadata, content_hash: contentHash(e).toString("hex") })),
-    }));
+    const items = appends.map((a) => pendingAppend(a.streamId, a.events, a.expected));
     let rows: BatchRow[];
     try {
       // Its own call, not through the batcher: the unit must not share a fate with strangers' appends.
