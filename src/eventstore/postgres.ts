@@ -80,6 +80,12 @@ function pendingAppend(streamId: string, events: readonly NewEvent[], expected: 
   };
 }
 
+/** The stream's revision an LL409 reports in its DETAIL. */
+function actualRevision(err: unknown): bigint | "no_stream" {
+  const detail = (err as { detail?: string }).detail;
+  return detail && detail !== "no_stream" ? BigInt(detail) : "no_stream";
+}
+
 function errorCode(err: unknown): string | undefined {
   return (err as { code?: string })?.code;
 }
@@ -152,10 +158,7 @@ export class PostgresEventStore implements EventStore {
     try {
       const row = await this.batcher.submit(pendingAppend(streamId, events, expected));
       const position = BigInt(row.last_position);
-      if (position > this.localHead) this.localHead = position;
-      // Same-process subscribers need not wait for the NOTIFY round trip.
-      this.waker.wake();
-      this.notifyOthers();
+      this.appended(position);
       return { nextRevision: BigInt(row.next_revision), position };
     } catch (err) {
       const code = errorCode(err);
@@ -170,9 +173,7 @@ export class PostgresEventStore implements EventStore {
           // A concurrent first append to a new stream raced us on (stream_id, revision).
           throw new WrongExpectedRevisionError(streamId, expected, await this.currentRevision(streamId));
         }
-        const detail = (err as { detail?: string }).detail;
-        const actual = detail && detail !== "no_stream" ? BigInt(detail) : "no_stream";
-        throw new WrongExpectedRevisionError(streamId, expected, actual);
+        throw new WrongExpectedRevisionError(streamId, expected, actualRevision(err));
       }
       if (isConnectionError(err)) throw new EventStoreUnavailableError("event store unreachable", err);
       throw err;
@@ -192,8 +193,7 @@ export class PostgresEventStore implements EventStore {
     } catch (err) {
       if (errorCode(err) === "LL409") {
         const failed = appends[Number((err as { hint?: string }).hint ?? 1) - 1] ?? appends[0];
-        const detail = (err as { detail?: string }).detail;
-        throw new WrongExpectedRevisionError(failed.streamId, failed.expected, detail && detail !== "no_stream" ? BigInt(detail) : "no_stream");
+        throw new WrongExpectedRevisionError(failed.streamId, failed.expected, actualRevision(err));
       }
       if (errorCode(err) === "23505") throw new DuplicateEventIdError(appends[0].events[0].id);
       if (isConnectionError(err)) throw new EventStoreUnavailableError("event store unreachable", err);
@@ -202,10 +202,16 @@ export class PostgresEventStore implements EventStore {
     const results = rows
       .sort((a, b) => a.ord - b.ord)
       .map((r) => ({ nextRevision: BigInt(r.next_revision!), position: BigInt(r.last_position!) }));
-    for (const r of results) if (r.position > this.localHead) this.localHead = r.position;
+    this.appended(results.reduce((max, r) => (r.position > max ? r.position : max), 0n));
+    return results;
+  }
+
+  /** After a commit up to `position`: local subscribers at once, other processes by NOTIFY. */
+  private appended(position: bigint): void {
+    if (position > this.localHead) this.localHead = position;
+    // Same-process subscribers need not wait for the NOTIFY round trip.
     this.waker.wake();
     this.notifyOthers();
-    return results;
   }
 
   /**
