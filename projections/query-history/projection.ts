@@ -13,6 +13,7 @@ export const queryHistoryProjection = entityProjection<QueryHistoryRow>({
   idColumn: queryHistory.queryId,
   idField: "queryId",
   handles: ["QueryExecuted", "QueryRejected", "QueryFailed", "QueryHidden"],
+  creates: ["QueryExecuted", "QueryRejected", "QueryFailed"],
   idOf: (e) => (e.data as { query_id?: string }).query_id ?? null,
   evolve(current, recorded: RecordedEvent) {
     const event = recorded as unknown as QueryEvent;

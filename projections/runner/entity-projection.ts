@@ -25,6 +25,13 @@ export interface EntityProjectionSpec<Row extends RowWithPosition> {
   idOf(event: RecordedEvent): string | null;
   /** The row after the event; null deletes it. `current` is null before the first event. */
   evolve(current: Row | null, event: RecordedEvent): Row | null;
+  /**
+   * Event types that begin an entity (its stream's first event). A batch whose every
+   * touched entity begins in it has no row to read: the SELECT is skipped (a login's new
+   * session, a registration). The upsert never moves a row back, so a batch applied
+   * again changes nothing either way.
+   */
+  creates?: readonly string[];
 }
 
 const quote = (name: string) => `"${name.replace(/"/g, '""')}"`;
@@ -39,8 +46,24 @@ export function entityProjection<Row extends RowWithPosition>(spec: EntityProjec
   const recordType = columns.map(([, c]) => `${quote(c.name)} ${c.getSQLType()}`).join(", ");
   const setList = columns.filter(([k]) => k !== spec.idField).map(([, c]) => `${quote(c.name)} = excluded.${quote(c.name)}`).join(", ");
   const selectSql = `SELECT ${names} FROM ${table} WHERE ${idName} IN (SELECT jsonb_array_elements_text(`;
-  const upsertHead = `INSERT INTO ${table} (${names}) SELECT ${names} FROM jsonb_to_recordset(`;
-  const upsertTail = `::jsonb) AS r(${recordType}) ON CONFLICT (${idName}) DO UPDATE SET ${setList}`;
+  const positionColumn = columns.find(([k]) => k === "lastPosition")?.[1];
+  const upsertHead = `INSERT INTO ${table} AS t (${names}) SELECT ${names} FROM jsonb_to_recordset(`;
+  const upsertTail =
+    `::jsonb) AS r(${recordType}) ON CONFLICT (${idName}) DO UPDATE SET ${setList}` +
+    (positionColumn ? ` WHERE t.${quote(positionColumn.name)} < excluded.${quote(positionColumn.name)}` : "");
+  const creates = new Set(spec.creates ?? []);
+  /** Whether every entity the batch touches begins in it. */
+  const allNew = (events: RecordedEvent[]): boolean => {
+    if (creates.size === 0) return false;
+    const seen = new Set<string>();
+    for (const e of events) {
+      const id = spec.idOf(e);
+      if (id === null || seen.has(id)) continue;
+      if (!creates.has(e.type)) return false;
+      seen.add(id);
+    }
+    return true;
+  };
 
   const toDriver = (row: Row): Record<string, unknown> => {
     const out: Record<string, unknown> = {};
@@ -81,10 +104,12 @@ export function entityProjection<Row extends RowWithPosition>(spec: EntityProjec
       const rows = new Map<string, Row | null>();
       // Ids as one jsonb parameter: an `= ANY($1::uuid[])` with a literal array of ~1000
       // ids is planned as a sequential scan once the table is large (measured 10x slower).
-      const found = await tx.execute(sql`${sql.raw(selectSql)}${sql.param(JSON.stringify(ids))}${sql.raw(`::jsonb)::${idType})`)}`);
-      for (const raw of (found as unknown as { rows?: Record<string, unknown>[] }).rows ?? (found as unknown as Record<string, unknown>[])) {
-        const row = fromDriver(raw);
-        rows.set(String(row[spec.idField as keyof Row]), row);
+      if (!allNew(events)) {
+        const found = await tx.execute(sql`${sql.raw(selectSql)}${sql.param(JSON.stringify(ids))}${sql.raw(`::jsonb)::${idType})`)}`);
+        for (const raw of (found as unknown as { rows?: Record<string, unknown>[] }).rows ?? (found as unknown as Record<string, unknown>[])) {
+          const row = fromDriver(raw);
+          rows.set(String(row[spec.idField as keyof Row]), row);
+        }
       }
       const existed = new Set(rows.keys());
       const touched = new Set<string>();

@@ -10,6 +10,7 @@ export const sessionsProjection = entityProjection<SessionRow>({
   idColumn: sessions.id,
   idField: "id",
   handles: ["SessionStarted", "SessionRefreshed", "SessionEnded"],
+  creates: ["SessionStarted"],
   idOf: (e) => (e.data as { session_id?: string }).session_id ?? null,
   evolve(current, recorded: RecordedEvent) {
     const event = recorded as unknown as SessionEvent;

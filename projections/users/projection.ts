@@ -10,6 +10,7 @@ export const usersProjection = entityProjection<UserRow>({
   idColumn: users.id,
   idField: "id",
   handles: ["UserRegistered", "UserProfileUpdated", "UserDeactivated", "UserReactivated", "UserDeleted", "PasswordChanged", "RoleAssigned", "RoleRevoked"],
+  creates: ["UserRegistered"],
   idOf: (e) => (e.data as { user_id?: string }).user_id ?? null,
   evolve(current, recorded: RecordedEvent) {
     const event = recorded as unknown as UserEvent;

@@ -8,6 +8,7 @@
  */
 import type { EventStore, RecordedEvent } from "../eventstore/port";
 import type { Logger } from "../logger";
+import { LoginMemory } from "./login-memory";
 
 export interface OrganizationAccess {
   id: string;
@@ -80,6 +81,8 @@ const TYPES = [
   "UserDeactivated",
   "UserReactivated",
   "UserDeleted",
+  // Not an access change: the login memory keeps each account's sealed password.
+  "PasswordChanged",
   "RoleAssigned",
   "RoleRevoked",
   "RoleCreated",
@@ -96,6 +99,9 @@ const TYPES = [
 
 type Data = Record<string, any>;
 
+/** Events that can change what someone may do (the rest never touch the permission cache). */
+const PERMISSION_TYPES = new Set<string>(TYPES.filter((t) => !t.startsWith("Session") && t !== "PasswordChanged"));
+
 export class SecurityState {
   readonly organizations = new Map<string, OrganizationAccess>();
   readonly users = new Map<string, UserAccess>();
@@ -104,6 +110,8 @@ export class SecurityState {
   /** Live (active or rotated) API keys by id; revoked keys are forgotten. */
   readonly apiKeys = new Map<string, ApiKeyAccess>();
   private readonly apiKeysByHash = new Map<string, ApiKeyAccess>();
+  /** Accounts by e-mail and lockout tails, for logins (fed from the same events). */
+  readonly logins = new LoginMemory();
   private position = 0n;
   private waiters: Array<{ position: bigint; resolve: () => void }> = [];
   private abort?: AbortController;
@@ -118,6 +126,8 @@ export class SecurityState {
   /** Catches up from the beginning, then follows. Resolves once caught up. */
   async start(): Promise<void> {
     if (this.running) return;
+    // The catch-up below reads only TYPES: login tails remembered before it would go stale.
+    this.logins.forgetTails();
     for (;;) {
       const batch = await this.store.readAll({ fromPosition: this.position, limit: 5000, types: TYPES });
       for (const e of batch) this.apply(e);
@@ -269,6 +279,7 @@ export class SecurityState {
     this.sessions.clear();
     this.apiKeys.clear();
     this.apiKeysByHash.clear();
+    this.logins.forget();
     this.position = 0n;
     await this.start();
   }
@@ -282,8 +293,9 @@ export class SecurityState {
 
   private apply(e: RecordedEvent): void {
     if (e.position > this.position) this.position = e.position;
-    // Sessions never change permissions (they are most of the traffic); anything else may.
-    if (!e.type.startsWith("Session")) this.permissionCache.clear();
+    // Sessions, logins and queries are most of the traffic and never change permissions.
+    if (PERMISSION_TYPES.has(e.type)) this.permissionCache.clear();
+    this.logins.apply(e);
     const d = e.data as Data;
     const at = e.metadata.occurred_at;
     switch (e.type) {

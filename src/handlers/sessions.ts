@@ -10,10 +10,11 @@ import { createHash, randomBytes } from "node:crypto";
 import { settle, type Deps } from "../deps";
 import type { CommandContext } from "../eventstore/context";
 import { handleCommand, loadState, toNewEvents } from "../eventstore/handle-command";
-import { WrongExpectedRevisionError, type NewEvent } from "../eventstore/port";
+import { WrongExpectedRevisionError, type NewEvent, type RecordedEvent } from "../eventstore/port";
 import { stream } from "../eventstore/streams";
 import { session, type SessionEndReason, type SessionState } from "../domain/session";
-import { isLocked, loginDecider, loginTail, type LoginEvent, DEFAULT_LOCKOUT, type LockoutPolicy } from "../domain/login";
+import { isLocked, loginDecider, loginTail, type LoginEvent, type LoginState, DEFAULT_LOCKOUT, type LockoutPolicy } from "../domain/login";
+import type { LoginAccount } from "../auth/login-memory";
 import { user } from "../domain/user";
 import { DomainError } from "../domain/errors";
 import { dummyHash, hashPassword, needsRehash, verifyPassword } from "../auth/passwords";
@@ -21,7 +22,6 @@ import { assertAcceptablePassword } from "../auth/password-policy";
 import { findOrganizationByIdentifier } from "../../projections/organizations/queries";
 import { findUsersByEmail } from "../../projections/users/queries";
 import { activeSessionIds } from "../../projections/sessions/queries";
-import type { UserRow } from "../../projections/users/schema";
 import { openPassword, sealPassword } from "./users";
 
 export interface LoginInput {
@@ -65,7 +65,14 @@ export async function login(deps: Deps, ctx: CommandContext, input: LoginInput, 
     // An unknown organization is just another wrong credential.
     organizationId = org?.id ?? "00000000-0000-0000-0000-000000000000";
   }
-  const candidates = await findUsersByEmail(db, input.email, organizationId);
+  // Memory first (src/auth/login-memory.ts); the read model answers for what memory
+  // does not know yet, and gets a say before any login is refused (below).
+  let fromReadModel = false;
+  let candidates: LoginAccount[] = deps.security.logins.accountsFor(input.email, organizationId);
+  if (candidates.length === 0) {
+    candidates = await findUsersByEmail(db, input.email, organizationId);
+    fromReadModel = true;
+  }
   if (candidates.length === 0) {
     await verifyPassword(input.password, await dummyHash());
     throw invalidCredentials();
@@ -73,30 +80,40 @@ export async function login(deps: Deps, ctx: CommandContext, input: LoginInput, 
   // Without an organization, an e-mail held in several organizations is resolved by the
   // password: the first account whose password matches. A locked account is skipped
   // (at the cost of a verification, as if it were tried).
-  const tried: UserRow[] = [];
-  const states = new Map<string, Awaited<ReturnType<typeof loginState>>>();
-  let account: UserRow | undefined;
-  for (const candidate of candidates.slice(0, 5)) {
-    const read = await loginState(deps, candidate.id, policy);
-    states.set(candidate.id, read);
-    const { state } = read;
-    if (isLocked(state, ctx.now)) {
-      await verifyPassword(input.password, await dummyHash());
-      continue;
+  const tried: LoginAccount[] = [];
+  const states = new Map<string, LoginStreamState>();
+  let verifications = 0;
+  const tryAccounts = async (accounts: LoginAccount[]): Promise<LoginAccount | undefined> => {
+    for (const candidate of accounts) {
+      if (verifications >= MAX_LOGIN_CANDIDATES) return undefined;
+      verifications++;
+      const read = await loginState(deps, candidate.id, policy);
+      states.set(candidate.id, read);
+      if (isLocked(read.state, ctx.now)) {
+        await verifyPassword(input.password, await dummyHash());
+        continue;
+      }
+      tried.push(candidate);
+      if (await verifyPassword(input.password, openPassword(deps, candidate.id, candidate.passwordSealed))) return candidate;
     }
-    tried.push(candidate);
-    if (await verifyPassword(input.password, openPassword(deps, candidate.id, candidate.passwordSealed))) {
-      account = candidate;
-      break;
-    }
+    return undefined;
+  };
+  let account = await tryAccounts(candidates);
+  if (!account && !fromReadModel) {
+    // Memory may be a moment behind another process: an account registered or a password
+    // changed there. Accounts the read model holds differently are tried as well.
+    const known = new Map(candidates.map((c) => [c.id, c.passwordSealed]));
+    const newer = (await findUsersByEmail(db, input.email, organizationId)).filter((r) => known.get(r.id) !== r.passwordSealed);
+    if (newer.length > 0) account = await tryAccounts(newer);
   }
 
   const sessionId = Bun.randomUUIDv7();
-  const ctxOf = (u: UserRow): CommandContext => ({ ...ctx, organizationId: u.organizationId, actor: { type: "user", id: u.id } });
+  const ctxOf = (u: LoginAccount): CommandContext => ({ ...ctx, organizationId: u.organizationId, actor: { type: "user", id: u.id } });
   if (!account) {
     // The wrong password counts against every account it was tried on: leaving the
     // organization out must not be a way to guess past the lock of all but one of them.
-    for (const candidate of tried) await recordAttempt(deps, ctxOf(candidate), candidate, { passwordMatched: false, accountUsable: true }, sessionId, policy, states.get(candidate.id));
+    const once = new Map(tried.map((c) => [c.id, c]));
+    for (const candidate of once.values()) await recordAttempt(deps, ctxOf(candidate), candidate, { passwordMatched: false, accountUsable: true }, sessionId, policy, states.get(candidate.id));
     throw invalidCredentials();
   }
   const userCtx = ctxOf(account);
@@ -113,21 +130,39 @@ export async function login(deps: Deps, ctx: CommandContext, input: LoginInput, 
   if (needsRehash(hash)) {
     // Parameters changed since this hash was made: store it again at today's cost.
     const sealed = sealPassword(deps, account.id, await hashPassword(input.password));
+    const accountId = account.id;
     // Best effort: the login itself succeeded; the next login tries again.
-    await handleCommand(deps.store, stream.user(account.id), user, { type: "ChangePassword", passwordSealed: sealed, reason: "rehash" }, userCtx).catch((err) => {
-      deps.logger.warn("password rehash failed", { user_id: account.id, error: err instanceof Error ? err.message : String(err) });
+    await handleCommand(deps.store, stream.user(accountId), user, { type: "ChangePassword", passwordSealed: sealed, reason: "rehash" }, userCtx).catch((err) => {
+      deps.logger.warn("password rehash failed", { user_id: accountId, error: err instanceof Error ? err.message : String(err) });
     });
   }
-  if (start && outcome.position !== null) return sessionStarted(deps, userCtx, identity, sessionId, start.refreshToken, outcome.position);
-  return startSession(deps, userCtx, identity, sessionId);
+  if (start && outcome.position !== null) return sessionStarted(deps, userCtx, identity, sessionId, start.refreshToken, outcome.position, "own-writes");
+  return startSession(deps, userCtx, identity, sessionId, "own-writes");
 }
 
-async function loginState(deps: Deps, userId: string, policy: LockoutPolicy) {
+/** At most this many accounts are tried (verified) for one login. */
+const MAX_LOGIN_CANDIDATES = 5;
+
+interface LoginStreamState {
+  state: LoginState;
+  revision: bigint | "no_stream";
+}
+
+/** The lockout state from the end of the user's login stream: remembered, or read. */
+async function loginState(deps: Deps, userId: string, policy: LockoutPolicy, mustRead = false): Promise<LoginStreamState> {
+  const length = loginTail(policy);
+  const known = mustRead ? null : deps.security.logins.tail(userId, length);
+  let events: RecordedEvent[];
+  if (known) {
+    events = known.events;
+  } else {
+    events = (await deps.store.readStream(stream.login(userId), { direction: "backwards", limit: length })).reverse();
+    deps.security.logins.rememberTail(userId, events);
+  }
   const decider = loginDecider(policy);
-  const tail = await deps.store.readStream(stream.login(userId), { direction: "backwards", limit: loginTail(policy) });
   let state = decider.initialState();
-  for (const e of tail.reverse()) state = decider.evolve(state, e as unknown as LoginEvent);
-  return { state, revision: tail.length === 0 ? ("no_stream" as const) : tail[tail.length - 1].revision };
+  for (const e of events) state = decider.evolve(state, e as unknown as LoginEvent);
+  return { state, revision: events.length === 0 ? "no_stream" : events[events.length - 1].revision };
 }
 
 /**
@@ -139,40 +174,60 @@ async function loginState(deps: Deps, userId: string, policy: LockoutPolicy) {
 async function recordAttempt(
   deps: Deps,
   ctx: CommandContext,
-  account: UserRow,
+  account: LoginAccount,
   attempt: { passwordMatched: boolean; accountUsable: boolean },
   sessionId: string,
   policy: LockoutPolicy,
-  /** The state read before the verification: good for the first try, the append checks its revision. */
-  known?: Awaited<ReturnType<typeof loginState>>,
+  /** The state found before the verification: good for the first try, the append checks its revision. */
+  known?: LoginStreamState,
   start?: SessionStart,
 ): Promise<{ result: "succeeded"; position: bigint | null } | { result: "refused" }> {
   const decider = loginDecider(policy);
+  const streamId = stream.login(account.id);
   for (let tries = 0; tries < 50; tries++) {
-    const { state, revision } = tries === 0 && known ? known : await loginState(deps, account.id, policy);
+    // After a conflict, memory was wrong about the stream: read it.
+    const { state, revision } = tries === 0 && known ? known : await loginState(deps, account.id, policy, tries > 0);
     const events = decider.decide({ type: "RecordLoginAttempt", userId: account.id, organizationId: account.organizationId, ...attempt, sessionId, at: ctx.now }, state);
     if (events.length === 0) return { result: "refused" };
     const attemptEvents = toNewEvents(events, ctx);
     try {
-      if (events[0].type !== "LoginSucceeded") {
-        await deps.store.append(stream.login(account.id), attemptEvents, revision);
-        return { result: "refused" };
-      }
-      if (start && deps.store.appendAtomically) {
-        const [, session] = await deps.store.appendAtomically([
-          { streamId: stream.login(account.id), events: attemptEvents, expected: revision },
+      if (events[0].type === "LoginSucceeded" && start && deps.store.appendAtomically) {
+        const [login, session] = await deps.store.appendAtomically([
+          { streamId, events: attemptEvents, expected: revision },
           { streamId: start.streamId, events: start.events, expected: "no_stream" },
         ]);
+        rememberAppended(deps, account.id, streamId, attemptEvents, login);
         return { result: "succeeded", position: session.position };
       }
-      await deps.store.append(stream.login(account.id), attemptEvents, revision);
-      return { result: "succeeded", position: null };
+      const appended = await deps.store.append(streamId, attemptEvents, revision);
+      rememberAppended(deps, account.id, streamId, attemptEvents, appended);
+      return events[0].type === "LoginSucceeded" ? { result: "succeeded", position: null } : { result: "refused" };
     } catch (err) {
       if (!(err instanceof WrongExpectedRevisionError)) throw err;
       await Bun.sleep(Math.random() * 4);
     }
   }
   return { result: "refused" };
+}
+
+/** Our own attempt joins the remembered tail: the next login of this account reads nothing. */
+function rememberAppended(deps: Deps, userId: string, streamId: string, events: NewEvent[], result: { nextRevision: bigint; position: bigint }): void {
+  const first = result.nextRevision - BigInt(events.length) + 1n;
+  const firstPosition = result.position - BigInt(events.length) + 1n;
+  const recordedAt = new Date();
+  const recorded: RecordedEvent[] = events.map((e, i) => ({
+    id: e.id,
+    type: e.type,
+    data: e.data,
+    metadata: e.metadata,
+    streamId,
+    revision: first + BigInt(i),
+    position: firstPosition + BigInt(i),
+    recordedAt,
+    hash: null,
+    prevHash: null,
+  }));
+  deps.security.logins.appended(userId, recorded, result.nextRevision);
 }
 
 /** A session's first event, ready to append, and the refresh token it stands for. */
@@ -210,9 +265,19 @@ async function sessionStarted(
   sessionId: string,
   refreshToken: string,
   position: bigint,
+  /** "settle": answer once every read model has the session (a registration's new user must be visible to all). */
+  readModels: "settle" | "own-writes",
 ): Promise<IssuedTokens> {
-  // The access token must work on the very next request, in this process at least.
-  await settle(deps, position);
+  if (readModels === "settle") {
+    await settle(deps, position);
+  } else {
+    // The access token must work on the very next request, in this process at least: the
+    // security state must hold the session. The read models (sessions, audit, activity)
+    // are left to the user's next request, which waits for them (OwnWrites), so a
+    // login's answer does not pay for a projector batch.
+    await deps.security.waitFor(position);
+    deps.ownWrites.note(account.userId, position);
+  }
   const access = await deps.tokens.issueAccess({ sub: account.userId, org: account.organizationId, sid: sessionId }, ctx.now);
   return { accessToken: access.token, refreshToken, expiresIn: access.expiresIn, sessionId, userId: account.userId, organizationId: account.organizationId };
 }
@@ -222,12 +287,13 @@ export async function startSession(
   ctx: CommandContext,
   account: { userId: string; organizationId: string },
   sessionId = Bun.randomUUIDv7(),
+  readModels: "settle" | "own-writes" = "settle",
 ): Promise<IssuedTokens> {
   const start = sessionStart(deps, ctx, account, sessionId);
   // A new random session id: there is nothing to read first; "no_stream" makes the
   // (practically impossible) collision fail instead of appending to another session.
   const { position } = await deps.store.append(start.streamId, start.events, "no_stream");
-  return sessionStarted(deps, ctx, account, sessionId, start.refreshToken, position);
+  return sessionStarted(deps, ctx, account, sessionId, start.refreshToken, position, readModels);
 }
 
 /**

@@ -9,7 +9,7 @@ import { decodeJwt, SignJWT } from "jose";
 import { SUPER_ADMIN, serviceKinds, startService, type TestService } from "../support/app";
 import { AUDIENCE, ISSUER } from "../../src/auth/tokens";
 import { ARGON2 } from "../../src/auth/passwords";
-import { handleCommand } from "../../src/eventstore/handle-command";
+import { handleCommand, toNewEvents } from "../../src/eventstore/handle-command";
 import { systemContext } from "../../src/eventstore/context";
 import type { RecordedEvent } from "../../src/eventstore/port";
 import { stream } from "../../src/eventstore/streams";
@@ -234,6 +234,99 @@ describe.each(serviceKinds())("auth security (%s)", (kind) => {
       } finally {
         s.deps.config.lockout = saved;
       }
+    });
+  });
+
+  describe("login memory: what the process remembers is only a hint", () => {
+    /** What another API process would have appended to the user's login stream: straight to the store. */
+    const appendElsewhere = async (userId: string, events: Array<{ type: string; data: Record<string, unknown> }>) => {
+      const [last] = await s.deps.store.readStream(stream.login(userId), { direction: "backwards", limit: 1 });
+      const ctx = { ...systemContext(), organizationId: orgId, actor: { type: "user" as const, id: userId } };
+      await s.deps.store.append(stream.login(userId), toNewEvents(events, ctx), last ? last.revision : "no_stream");
+    };
+    /** Runs `fn` while this process follows no events, as a process lagging behind the others would. */
+    const whileBehind = async <T>(fn: () => Promise<T>): Promise<T> => {
+      await s.deps.security.stop();
+      try {
+        return await fn();
+      } finally {
+        await s.deps.security.start();
+      }
+    };
+    const revisions = (events: RecordedEvent[]) => events.map((e) => Number(e.revision));
+
+    test("given a remembered login tail, when 20 wrong passwords race on it, then still exactly 5 LoginFailed and 1 AccountLocked", async () => {
+      const m = await newMember();
+      // A first login puts the account's tail in memory: the racers below read nothing first.
+      expect((await login({ email: m.email, password: m.password })).status).toBe(200);
+      const results = await Promise.all(Array.from({ length: 20 }, (_, i) => login({ email: m.email, password: `Wrong-${i}-${uniq()}` })));
+      expect(results.map((r) => r.status)).toEqual(Array(20).fill(401));
+      const events = await loginEvents(m.id);
+      expect(ofType(events, "LoginFailed").length).toBe(DEFAULT_LOCKOUT.maxFailures);
+      expect(ofType(events, "AccountLocked").length).toBe(1);
+      expect(revisions(events)).toEqual(events.map((_, i) => i));
+      expect((await login({ email: m.email, password: m.password })).status).toBe(401);
+    });
+
+    test("given a lock this process has not seen, when the right password comes, then 401 and nothing is appended", async () => {
+      const m = await newMember();
+      expect((await login({ email: m.email, password: m.password })).status).toBe(200);
+      await whileBehind(async () => {
+        const at = new Date().toISOString();
+        const ids = { user_id: m.id, organization_id: orgId };
+        await appendElsewhere(m.id, [
+          ...Array.from({ length: DEFAULT_LOCKOUT.maxFailures }, () => ({ type: "LoginFailed", data: { ...ids, reason: "bad_password", at } })),
+          { type: "AccountLocked", data: { ...ids, locked_until: new Date(Date.now() + 60_000).toISOString(), lock_count: 1, failures: DEFAULT_LOCKOUT.maxFailures } },
+        ]);
+        const before = (await loginEvents(m.id)).length;
+        expect((await login({ email: m.email, password: m.password })).status).toBe(401);
+        expect((await loginEvents(m.id)).length).toBe(before);
+      });
+    });
+
+    test("given a login this process has not seen, when the right password comes, then 200 and the stream goes on without a gap", async () => {
+      const m = await newMember();
+      expect((await login({ email: m.email, password: m.password })).status).toBe(200);
+      await whileBehind(async () => {
+        await appendElsewhere(m.id, [{ type: "LoginSucceeded", data: { user_id: m.id, organization_id: orgId, session_id: Bun.randomUUIDv7(), at: new Date().toISOString() } }]);
+        expect((await login({ email: m.email, password: m.password })).status).toBe(200);
+      });
+      const events = await loginEvents(m.id);
+      expect(events.map((e) => e.type)).toEqual(["LoginSucceeded", "LoginSucceeded", "LoginSucceeded"]);
+      expect(revisions(events)).toEqual([0, 1, 2]);
+    });
+
+    test("given an account registered while this process was behind, when it logs in, then the read model answers: 200", async () => {
+      const email = `${uniq("late")}@security.test`;
+      const password = `Late-${uniq()}-Pw9!`;
+      await whileBehind(async () => {
+        const reg = await call("POST", `${AUTH}/register`, { body: { email, password, organization_id: orgId } });
+        expect(reg.status).toBe(201);
+        expect(s.deps.security.logins.accountsFor(email)).toEqual([]);
+        expect((await login({ email: email.toUpperCase(), password })).status).toBe(200);
+      });
+      // Caught up, memory knows the account under any case of its e-mail.
+      expect(s.deps.security.logins.accountsFor(email.toUpperCase()).length).toBe(1);
+    });
+
+    test("given a password changed while this process was behind, when the new password comes, then the read model answers: 200", async () => {
+      const m = await newMember();
+      expect((await login({ email: m.email, password: m.password })).status).toBe(200);
+      const newPassword = `Changed-${uniq()}-Pw7!`;
+      passwords.add(newPassword);
+      let sealed = "";
+      await whileBehind(async () => {
+        sealed = sealPassword(s.deps, m.id, await Bun.password.hash(newPassword, ARGON2));
+        const { position } = await handleCommand(s.deps.store, stream.user(m.id), user, { type: "ChangePassword", passwordSealed: sealed, reason: "change" }, systemContext());
+        await s.deps.projector.waitFor(position);
+        // Memory still holds the old sealed password; the read model has the new one.
+        expect(s.deps.security.logins.accountsFor(m.email)[0].passwordSealed).not.toBe(sealed);
+        expect((await login({ email: m.email, password: newPassword })).status).toBe(200);
+      });
+      // Caught up, memory holds the new one, and the old password is refused.
+      expect(s.deps.security.logins.accountsFor(m.email)[0].passwordSealed).toBe(sealed);
+      expect((await login({ email: m.email, password: newPassword })).status).toBe(200);
+      expect((await login({ email: m.email, password: m.password })).status).toBe(401);
     });
   });
 

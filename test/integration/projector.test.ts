@@ -4,7 +4,7 @@
  * rebuild; replayed events change nothing; one leader at a time.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { asc } from "drizzle-orm";
+import { asc, eq } from "drizzle-orm";
 import { PostgresEventStore } from "../../src/eventstore/postgres";
 import { metadataFor, systemContext } from "../../src/eventstore/context";
 import type { NewEvent } from "../../src/eventstore/port";
@@ -12,6 +12,8 @@ import { Projector } from "../../projections/runner/projector";
 import type { Projection } from "../../projections/runner/projection";
 import { organizationsProjection } from "../../projections/organizations/projection";
 import { organizations } from "../../projections/organizations/schema";
+import { sessionsProjection } from "../../projections/sessions/projection";
+import { sessions } from "../../projections/sessions/schema";
 import { databaseKinds, freshPostgres, type TestDatabase } from "../support/databases";
 import type { Drizzle } from "../../src/db/client";
 
@@ -110,6 +112,23 @@ for (const { kind, open } of databaseKinds()) {
       await projector.prepareCheckpoints();
       await projector.applyBatch(events);
       expect(await organizationRows(database.db.drizzle)).toEqual(before);
+    });
+
+    test("given a session started and refreshed, when its start alone is applied again (no row is read for a starting event), then the row does not move back", async () => {
+      const id = Bun.randomUUIDv7();
+      const ids = { session_id: id, user_id: Bun.randomUUIDv7(), organization_id: Bun.randomUUIDv7() };
+      const expiresAt = (days: number) => new Date(Date.now() + days * 86_400_000).toISOString();
+      await store.append(`session-${id}`, [{ id: Bun.randomUUIDv7(), type: "SessionStarted", data: { ...ids, refresh_token_hash: "a", expires_at: expiresAt(1) }, metadata: metadataFor(ctx) }], "no_stream");
+      await store.append(`session-${id}`, [{ id: Bun.randomUUIDv7(), type: "SessionRefreshed", data: { ...ids, refresh_token_hash: "b", expires_at: expiresAt(2) }, metadata: metadataFor(ctx) }], 0n);
+      const events = await store.readStream(`session-${id}`);
+      const row = () => database.db.drizzle.select().from(sessions).where(eq(sessions.id, id));
+      await database.db.drizzle.transaction((tx) => sessionsProjection.apply(tx, events));
+      const applied = await row();
+      expect(applied[0].lastRefreshedAt).not.toBeNull();
+      expect(applied[0].lastPosition).toBe(events[1].position);
+      // A batch of starts only is written without reading the rows: the upsert itself refuses to go back.
+      await database.db.drizzle.transaction((tx) => sessionsProjection.apply(tx, [events[0]]));
+      expect(await row()).toEqual(applied);
     });
 
     test("given a write, when a handler waits for its position, then the read model already shows it", async () => {
