@@ -4,7 +4,7 @@
  * the server's CPU sampled inside the measured window, and the figures of several such
  * runs combined. Not a benchmark module itself.
  */
-import { readFile, stat } from "node:fs/promises";
+import { readdir, readFile, stat } from "node:fs/promises";
 import postgres from "postgres";
 import { histogramPercentile, mergeHistograms, type LoadgenResult } from "./loadgen";
 import type { ReadyLine } from "./serve-app";
@@ -102,6 +102,28 @@ export async function cpuSeconds(pid: number): Promise<number> {
   } catch {
     return NaN;
   }
+}
+
+/** CPU seconds of a process's threads whose name starts with `prefix` (e.g. "Bun Pool": argon2id runs there). */
+export async function threadsCpuSeconds(pid: number, prefix: string): Promise<number> {
+  let total = 0;
+  let tids: string[] = [];
+  try {
+    tids = await readdir(`/proc/${pid}/task`);
+  } catch {
+    return NaN;
+  }
+  for (const tid of tids) {
+    try {
+      if (!(await readFile(`/proc/${pid}/task/${tid}/comm`, "utf8")).startsWith(prefix)) continue;
+      const text = await readFile(`/proc/${pid}/task/${tid}/stat`, "utf8");
+      const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
+      total += (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+    } catch {
+      // the thread ended
+    }
+  }
+  return total;
 }
 
 /** Summed CPU seconds of several processes (vanished ones count 0). */

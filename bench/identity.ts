@@ -38,6 +38,7 @@ import {
   runningServers,
   startServer,
   threadSchedule,
+  threadsCpuSeconds,
   type HttpFigures,
   type LoadRun,
   type Server,
@@ -89,12 +90,24 @@ const load1 = () => Math.round(loadavg()[0] * 100) / 100;
 interface PhaseCpu {
   /** The service process (all threads; with PGlite the database runs in it too). */
   server: number;
-  /** Of which its main thread: JavaScript (and PGlite); the rest is mostly argon2id on Bun's pool. */
+  /** Of which its main thread: JavaScript (and PGlite). */
   serverMain: number;
+  /** Of which Bun's thread pool: the argon2id verifications. (The rest: JIT, GC and allocator threads.) */
+  serverPool: number;
   /** PostgreSQL backends serving the bench database (0 with PGlite). */
   database: number;
   /** This process: the HTTP client, or the argon2id verifications of the raw phase. */
   self: number;
+  /** The service's projector transactions and the events in them (from its /metrics). */
+  batches: number;
+  batchEvents: number;
+}
+
+/** The service's projector counters (ledgerline_projector_*_total) from its /metrics. */
+async function projectorCounters(metricsUrl: string): Promise<{ batches: number; batchEvents: number }> {
+  const text = await (await fetch(metricsUrl)).text();
+  const read = (name: string) => Number(text.split("\n").find((l) => l.startsWith(`${name} `))?.split(" ")[1] ?? 0);
+  return { batches: read("ledgerline_projector_batches_total"), batchEvents: read("ledgerline_projector_events_total") };
 }
 
 class CpuAccounting {
@@ -104,8 +117,14 @@ class CpuAccounting {
   private last: PhaseCpu | null = null;
   private dbPids: number[] = [];
 
-  constructor(phases: Phase[], rounds: number, private readonly serverPid: number, private readonly database: string | null) {
-    this.totals = phases.map(() => ({ server: 0, serverMain: 0, database: 0, self: 0 }));
+  constructor(
+    phases: Phase[],
+    rounds: number,
+    private readonly serverPid: number,
+    private readonly database: string | null,
+    private readonly metricsUrl: string,
+  ) {
+    this.totals = phases.map(() => ({ server: 0, serverMain: 0, serverPool: 0, database: 0, self: 0, batches: 0, batchEvents: 0 }));
     // The slice order of runInterleaved.
     for (let r = 0; r < rounds; r++) {
       for (let k = 0; k < phases.length; k++) {
@@ -122,8 +141,10 @@ class CpuAccounting {
     return {
       server: await cpuSeconds(this.serverPid),
       serverMain: (await threadSchedule(this.serverPid)).runS,
+      serverPool: await threadsCpuSeconds(this.serverPid, "Bun Pool"),
       database: await cpuSecondsOf(this.dbPids),
       self: (self.user + self.system) / 1e6,
+      ...(await projectorCounters(this.metricsUrl)),
     };
   }
 
@@ -133,6 +154,9 @@ class CpuAccounting {
     const t = this.totals[this.current];
     t.server += now.server - this.last.server;
     t.serverMain += now.serverMain - this.last.serverMain;
+    t.serverPool += now.serverPool - this.last.serverPool;
+    t.batches += now.batches - this.last.batches;
+    t.batchEvents += now.batchEvents - this.last.batchEvents;
     t.database += now.database - this.last.database;
     t.self += now.self - this.last.self;
   }
@@ -257,7 +281,7 @@ async function benchBackend(backend: Backend, hello: Server, workdir: string): P
       warm.done(done);
     }
     load.login = load1();
-    const loginAccounting = new CpuAccounting(loginPhases, LOGIN_ROUNDS, app.pid, database);
+    const loginAccounting = new CpuAccounting(loginPhases, LOGIN_ROUNDS, app.pid, database, `${app.base}/metrics`);
     const [login, raw] = await runInterleaved(loginPhases, { rounds: LOGIN_ROUNDS, between: loginAccounting.between });
     const [loginCpu, rawCpu] = await loginAccounting.finish();
     figures.logins = { login, raw, loginCpu, rawCpu };
@@ -280,7 +304,7 @@ async function benchBackend(backend: Backend, hello: Server, workdir: string): P
     };
     for (let k = 0; k < 5; k++) await Promise.all(chains.map((_, w) => refreshPhase.op(0, w)));
     load.refresh = load1();
-    const refreshAccounting = new CpuAccounting([refreshPhase], 1, app.pid, database);
+    const refreshAccounting = new CpuAccounting([refreshPhase], 1, app.pid, database, `${app.base}/metrics`);
     const [refresh] = await runInterleaved([refreshPhase], { rounds: 1, between: refreshAccounting.between });
     const [refreshCpu] = await refreshAccounting.finish();
     figures.refreshes = { refresh, refreshCpu };
@@ -383,7 +407,7 @@ export async function benchIdentity(): Promise<ModuleResult> {
       rowOf(
         L,
         "login.cpu",
-        "CPU per login (service [its main thread] + postgres + client); per raw verify",
+        "CPU per login (service [main thread, argon2 pool, other threads] + postgres + client); per raw verify",
         (g) => {
           const c = g.loginCpu;
           const n = g.login.ops;
@@ -391,9 +415,22 @@ export async function benchIdentity(): Promise<ModuleResult> {
           const raw = ms(g.rawCpu.self, g.raw.ops);
           return {
             value: login,
-            text: `${fmtMs(login)} (${fmtMs(ms(c.server, n))} [main thread ${fmtMs(ms(c.serverMain, n))}] + ${fmtMs(ms(c.database, n))} + ${fmtMs(ms(c.self, n))}); ${fmtMs(raw)}`,
+            text:
+              `${fmtMs(login)} (${fmtMs(ms(c.server, n))} [main ${fmtMs(ms(c.serverMain, n))}, argon2 pool ${fmtMs(ms(c.serverPool, n))}, other ${fmtMs(ms(c.server - c.serverMain - c.serverPool, n))}]` +
+              ` + ${fmtMs(ms(c.database, n))} + ${fmtMs(ms(c.self, n))}); ${fmtMs(raw)}`,
             detail: { loginCpu: c, rawCpu: g.rawCpu, loginCpuMsPerOp: login, rawCpuMsPerOp: raw },
           };
+        },
+        { derived: true },
+      ),
+      rowOf(
+        L,
+        "login.batches",
+        "projector transactions per login (events per transaction)",
+        (g) => {
+          const c = g.loginCpu;
+          const value = c.batches / g.login.ops;
+          return { value, text: `${value.toFixed(2)} (${(c.batchEvents / Math.max(1, c.batches)).toFixed(1)})`, detail: { batches: c.batches, events: c.batchEvents } };
         },
         { derived: true },
       ),

@@ -61,7 +61,14 @@ export async function buildDeps(config: Config, db: SqlClient, options: { store?
   const logger = options.logger ?? new Logger(config.logLevel);
   const metrics = new Metrics();
   const store = countingStore(options.store ?? (await createEventStore(config, db)), metrics);
-  const projector = new Projector(store, db, allProjections, { logger });
+  const projector = new Projector(store, db, allProjections, {
+    logger,
+    onBatch(events, seconds) {
+      metrics.incCounter("ledgerline_projector_batches_total", "Projector transactions applied (live, not rebuilds).", {});
+      metrics.incCounter("ledgerline_projector_events_total", "Events the projector applied in them.", {}, events);
+      metrics.incCounter("ledgerline_projector_batch_seconds_total", "Time spent applying them, in seconds.", {}, seconds);
+    },
+  });
   return {
     config,
     db,

@@ -29,6 +29,14 @@ export interface ProjectorOptions {
   logger?: Logger;
   /** How often a non-leader retries the lock and polls checkpoints. */
   leaderRetryMs?: number;
+  /**
+   * While nobody waits for the events at hand, the projector gathers what arrives within
+   * this many milliseconds into the same batch (default 25; 0 applies at once). A waiter
+   * ends the window at once.
+   */
+  idleGatherMs?: number;
+  /** Called after each live batch (for /metrics): its events and how long it took. */
+  onBatch?: (events: number, seconds: number) => void;
 }
 
 interface Tracked {
@@ -50,6 +58,10 @@ export class Projector {
   private running?: Promise<void>;
   private leader = false;
   private waiters: Array<{ position: bigint; resolve: () => void }> = [];
+  private readonly idleGatherMs: number;
+  private readonly onBatch?: (events: number, seconds: number) => void;
+  /** Ends the current gathering window (a waiter arrived). */
+  private endGathering?: () => void;
   /** Set when a stalled projection is due for a retry: the subscription restarts lower. */
   private restartRequested = false;
 
@@ -71,6 +83,8 @@ export class Projector {
     this.rebuildBatchSize = options.rebuildBatchSize ?? 2000;
     this.logger = options.logger;
     this.leaderRetryMs = options.leaderRetryMs ?? 1000;
+    this.idleGatherMs = options.idleGatherMs ?? 25;
+    this.onBatch = options.onBatch;
   }
 
   get isLeader(): boolean {
@@ -112,11 +126,16 @@ export class Projector {
     const deadline = Date.now() + timeoutMs;
     if (this.leader) {
       const reached = new Promise<void>((resolve) => this.waiters.push({ position, resolve }));
+      this.endGathering?.();
       const timedOut = Bun.sleep(timeoutMs).then(() => "timeout" as const);
       if ((await Promise.race([reached, timedOut])) !== "timeout") return;
     } else {
-      // Another process projects: watch the shared checkpoints.
+      // Another process projects: watch the shared checkpoints. (Or this one is about to:
+      // should it become the leader meanwhile, its gathering must not keep us waiting.
+      // A waiter in another process cannot end the leader's window; it waits at most
+      // idleGatherMs longer.)
       while (Date.now() < deadline) {
+        this.endGathering?.();
         if ((await this.checkpointFloor()) >= position) return;
         await Bun.sleep(15);
       }
@@ -216,12 +235,32 @@ export class Projector {
         const batch: RecordedEvent[] = [first.value];
         pending = iterator.next();
         // Take whatever the subscription already has buffered, without waiting for more.
+        let ended = false;
         while (batch.length < this.batchSize) {
           const next = await Promise.race([pending, macrotask()]);
           if (next === MACROTASK) break;
-          if (next.done) break;
+          if (next.done) {
+            ended = true;
+            break;
+          }
           batch.push(next.value);
           pending = iterator.next();
+        }
+        // Nobody waits for these events yet (a login leaves its read models to the user's
+        // next request): what arrives within a short window joins this batch, one
+        // transaction instead of several. A waiter ends the window at once.
+        if (!ended && this.idleGatherMs > 0 && this.waiters.length === 0) {
+          const window = this.gatheringWindow();
+          try {
+            while (batch.length < this.batchSize) {
+              const next = await Promise.race([pending, window]);
+              if (next === GATHERED || next.done) break;
+              batch.push(next.value);
+              pending = iterator.next();
+            }
+          } finally {
+            this.endGathering?.();
+          }
         }
         await this.applyBatch(batch);
         if (this.restartRequested) break;
@@ -231,6 +270,18 @@ export class Projector {
       clearInterval(retryTimer);
       signal.removeEventListener("abort", onAbort);
     }
+  }
+
+  /** Resolves after idleGatherMs, or as soon as a waiter arrives (endGathering). */
+  private gatheringWindow(): Promise<typeof GATHERED> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => this.endGathering?.(), this.idleGatherMs);
+      this.endGathering = () => {
+        clearTimeout(timer);
+        this.endGathering = undefined;
+        resolve(GATHERED);
+      };
+    });
   }
 
   /**
@@ -244,6 +295,7 @@ export class Projector {
    * so that a failing projection cannot take the others down with it.
    */
   async applyBatch(batch: RecordedEvent[]): Promise<void> {
+    const started = performance.now();
     const end = batch[batch.length - 1].position;
     const due = this.tracked.filter((t) => t.position < end && (t.error === null || Date.now() >= t.retryAt));
     const work = due.map((t) => ({ t, events: batch.filter((e) => e.position > t.position && t.handles.has(e.type)) }));
@@ -281,6 +333,7 @@ export class Projector {
       }
     }
     this.notifyWaiters();
+    this.onBatch?.(batch.length, (performance.now() - started) / 1000);
   }
 
   /** The batch again, each projection behind its own savepoint: the failing ones record their error. */
@@ -371,6 +424,7 @@ export class Projector {
   }
 }
 
+const GATHERED = Symbol("gathered");
 const MACROTASK = Symbol("macrotask");
 function macrotask(): Promise<typeof MACROTASK> {
   return new Promise((resolve) => setImmediate(() => resolve(MACROTASK)));

@@ -403,6 +403,9 @@ describe.each(serviceKinds())("HTTP shell (%s)", (kind) => {
       expect(text).toMatch(/^ledgerline_http_request_duration_seconds_bucket\{[^}]*route="\/api\/v1\/health"[^}]*le="\+Inf"\} \d+$/m);
       expect(text).toMatch(/^ledgerline_events_appended_total(\{[^}]*\})? \d+$/m);
       expect(text).toMatch(/^ledgerline_projection_lag_events\{projection="organizations"\} \d+$/m);
+      // The projector has applied at least the bootstrap's events, in at least one transaction.
+      expect(Number(/^ledgerline_projector_batches_total (\d+)$/m.exec(text)?.[1])).toBeGreaterThan(0);
+      expect(Number(/^ledgerline_projector_events_total (\d+)$/m.exec(text)?.[1])).toBeGreaterThanOrEqual(Number(/^ledgerline_projector_batches_total (\d+)$/m.exec(text)?.[1]));
       // No request was ever mislabelled as an internal error.
       expect(text).not.toMatch(/^ledgerline_http_requests_total\{[^}]*status="500"[^}]*\}/m);
     });

@@ -152,6 +152,25 @@ for (const { kind, open } of databaseKinds()) {
       expect(rows.some((r) => r.id === id)).toBe(true);
       await projector.stop();
     });
+
+    test("given nobody waiting, when events arrive one by one, then they share one transaction, and a waiter ends the gathering at once", async () => {
+      const batches: number[] = [];
+      // A window far longer than the test: only a waiter can end it.
+      const projector = new Projector(store, database.db, [organizationsProjection], { idleGatherMs: 600_000, onBatch: (events) => batches.push(events) });
+      projector.start();
+      await projector.waitFor(await store.headPosition(), 10_000);
+      batches.length = 0;
+      let last = 0n;
+      for (let i = 0; i < 3; i++) {
+        const id = Bun.randomUUIDv7();
+        const created = { organization_id: id, name: `Gathered ${i}`, slug: `gathered-${id}`, domain: null, description: null, max_users: null, registration_policy: "open", is_active: true, is_system: false };
+        ({ position: last } = await store.append(`organization-${id}`, [{ id: Bun.randomUUIDv7(), type: "OrganizationCreated", data: created, metadata: metadataFor(ctx, id) }], "no_stream"));
+      }
+      // waitFor gives up (503) after 5 s: resolving at all means the waiter ended the window.
+      await projector.waitFor(last, 5_000);
+      await projector.stop();
+      expect(batches).toEqual([3]);
+    });
   });
 }
 
