@@ -68,16 +68,21 @@ function flushStdout(): void {
 // process.exit() skips the scheduled flush: write what is left first.
 process.on("exit", flushStdout);
 
+/** How long a log line may wait for others to share its write. */
+const FLUSH_AFTER_MS = 10;
+
 /**
- * The default sink: the lines of one event-loop turn go out in one write (one syscall
- * instead of one per request under load); 256 lines at most wait.
+ * The default sink: lines go out together, one write at most every FLUSH_AFTER_MS or
+ * every 256 lines (under load one syscall per a hundred requests instead of one per
+ * event-loop turn, which measured 13% of an authenticated read's CPU). On exit the rest
+ * is written; a process killed outright loses at most those milliseconds of lines.
  */
 export function stdoutSink(line: string): void {
   pending.push(line);
   if (pending.length >= 256) flushStdout();
   else if (!flushScheduled) {
     flushScheduled = true;
-    setImmediate(flushStdout);
+    setTimeout(flushStdout, FLUSH_AFTER_MS);
   }
 }
 

@@ -99,8 +99,13 @@ const TYPES = [
 
 type Data = Record<string, any>;
 
-/** Events that can change what someone may do (the rest never touch the permission cache). */
-const PERMISSION_TYPES = new Set<string>(TYPES.filter((t) => !t.startsWith("Session") && t !== "PasswordChanged"));
+/**
+ * Events that can change who someone is or what they may do: users, roles, organizations,
+ * API keys. Sessions, logins, queries and the rest (most of the traffic) never do, so
+ * caches of permissions and of user objects survive them.
+ */
+const ACCESS_TYPES = new Set<string>(TYPES.filter((t) => !t.startsWith("Session") && t !== "PasswordChanged"));
+export const affectsAccess = (type: string): boolean => ACCESS_TYPES.has(type);
 
 export class SecurityState {
   readonly organizations = new Map<string, OrganizationAccess>();
@@ -294,7 +299,7 @@ export class SecurityState {
   private apply(e: RecordedEvent): void {
     if (e.position > this.position) this.position = e.position;
     // Sessions, logins and queries are most of the traffic and never change permissions.
-    if (PERMISSION_TYPES.has(e.type)) this.permissionCache.clear();
+    if (ACCESS_TYPES.has(e.type)) this.permissionCache.clear();
     this.logins.apply(e);
     const d = e.data as Data;
     const at = e.metadata.occurred_at;

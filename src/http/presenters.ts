@@ -1,5 +1,6 @@
 /** Read models and in-memory state to the API's snake_case JSON. Never a password hash. */
 import type { Deps } from "../deps";
+import { affectsAccess } from "../auth/security-state";
 import type { OrganizationRow } from "../../projections/organizations/schema";
 import type { RoleRequestRow } from "../../projections/role-requests/schema";
 import type { LocationRow } from "../../projections/locations/schema";
@@ -75,16 +76,17 @@ export type UserJson = ReturnType<typeof userJson>;
 const userJsonCaches = new WeakMap<Deps["security"], Map<string, UserJson>>();
 
 /**
- * userJson of a user held in the security state, cached until the next non-session event
- * (GET /users/me, /auth/me and every token response build it). The object is shared:
- * do not mutate it (spreading it is fine).
+ * userJson of a user held in the security state, cached until the next event that can
+ * change who may do what (not sessions, logins or queries, most of the traffic). GET
+ * /users/me, /auth/me and every token response build it. The object is shared: do not
+ * mutate it (spreading it is fine).
  */
 export function currentUserJson(deps: Pick<Deps, "security">, userId: string): UserJson | null {
   let cache = userJsonCaches.get(deps.security);
   if (!cache) {
     const fresh = new Map<string, UserJson>();
     deps.security.onEvent((e) => {
-      if (!e.type.startsWith("Session")) fresh.clear();
+      if (affectsAccess(e.type)) fresh.clear();
     });
     userJsonCaches.set(deps.security, fresh);
     cache = fresh;
