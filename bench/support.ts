@@ -147,6 +147,8 @@ export interface PoolResult {
   p99: number;
   /** Stopped by the time cap before all operations ran. */
   capped: boolean;
+  /** Units per second of each slice, in the order they ran (runInterleaved: one per round). */
+  sliceRates?: number[];
 }
 
 export interface Phase {
@@ -240,6 +242,7 @@ export async function runInterleaved(
       p50: percentile(all, 0.5),
       p99: percentile(all, 0.99),
       capped: parts.some((p) => p.capped),
+      sliceRates: parts.map((p) => (p.ms > 0 ? (p.units * 1000) / p.ms : 0)),
     };
   });
 }
