@@ -155,17 +155,35 @@ for (const { kind, open } of databaseKinds()) {
 
     test("given nobody waiting, when events arrive one by one, then they share one transaction, and a waiter ends the gathering at once", async () => {
       const batches: number[] = [];
+      // The events the projector's subscription has handed over: the waiter below comes
+      // once all three are in its hands (otherwise the window would rightly end without
+      // the last one).
+      let received = 0;
+      const counted = Object.create(store) as PostgresEventStore;
+      counted.subscribeAll = (options) =>
+        (async function* () {
+          for await (const e of store.subscribeAll(options)) {
+            received++;
+            yield e;
+          }
+        })();
       // A window far longer than the test: only a waiter can end it.
-      const projector = new Projector(store, database.db, [organizationsProjection], { idleGatherMs: 600_000, onBatch: (events) => batches.push(events) });
+      const projector = new Projector(counted, database.db, [organizationsProjection], { idleGatherMs: 600_000, onBatch: (events) => batches.push(events) });
       projector.start();
+      // Leading, and caught up as the leader (not through checkpoints earlier tests left).
+      for (let i = 0; i < 1000 && !projector.isLeader; i++) await Bun.sleep(10);
+      expect(projector.isLeader).toBe(true);
       await projector.waitFor(await store.headPosition(), 10_000);
       batches.length = 0;
+      received = 0;
       let last = 0n;
       for (let i = 0; i < 3; i++) {
         const id = Bun.randomUUIDv7();
         const created = { organization_id: id, name: `Gathered ${i}`, slug: `gathered-${id}`, domain: null, description: null, max_users: null, registration_policy: "open", is_active: true, is_system: false };
         ({ position: last } = await store.append(`organization-${id}`, [{ id: Bun.randomUUIDv7(), type: "OrganizationCreated", data: created, metadata: metadataFor(ctx, id) }], "no_stream"));
       }
+      for (let i = 0; i < 1000 && received < 3; i++) await Bun.sleep(10);
+      expect(batches).toEqual([]); // held back: nobody waits yet
       // waitFor gives up (503) after 5 s: resolving at all means the waiter ended the window.
       await projector.waitFor(last, 5_000);
       await projector.stop();
