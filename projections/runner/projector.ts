@@ -234,30 +234,26 @@ export class Projector {
         if (first.done) break;
         const batch: RecordedEvent[] = [first.value];
         pending = iterator.next();
-        // Take whatever the subscription already has buffered, without waiting for more.
-        let ended = false;
-        while (batch.length < this.batchSize) {
-          const next = await Promise.race([pending, macrotask()]);
-          if (next === MACROTASK) break;
-          if (next.done) {
-            ended = true;
-            break;
+        /** Adds events to the batch until `stop` settles first; "ended" when the subscription did. */
+        const take = async (stop: () => Promise<symbol>): Promise<"ended" | "stopped"> => {
+          while (batch.length < this.batchSize) {
+            const next = await Promise.race([pending, stop()]);
+            if (typeof next === "symbol") return "stopped";
+            if (next.done) return "ended";
+            batch.push(next.value);
+            pending = iterator.next();
           }
-          batch.push(next.value);
-          pending = iterator.next();
-        }
+          return "stopped";
+        };
+        // Whatever the subscription already has buffered, without waiting for more.
+        const buffered = await take(macrotask);
         // Nobody waits for these events yet (a login leaves its read models to the user's
         // next request): what arrives within a short window joins this batch, one
         // transaction instead of several. A waiter ends the window at once.
-        if (!ended && this.idleGatherMs > 0 && this.waiters.length === 0) {
+        if (buffered !== "ended" && this.idleGatherMs > 0 && this.waiters.length === 0) {
           const window = this.gatheringWindow();
           try {
-            while (batch.length < this.batchSize) {
-              const next = await Promise.race([pending, window]);
-              if (next === GATHERED || next.done) break;
-              batch.push(next.value);
-              pending = iterator.next();
-            }
+            await take(() => window);
           } finally {
             this.endGathering?.();
           }

@@ -3,6 +3,7 @@ import type { Drizzle } from "../../src/db/client";
 import { organizations } from "../organizations/schema";
 import { roles } from "../roles/schema";
 import { users, type UserRow } from "./schema";
+import { emailKey } from "../../src/domain/user";
 
 export async function getUser(db: Drizzle, organizationId: string, id: string): Promise<UserRow | null> {
   const [row] = await db.select().from(users).where(and(eq(users.id, id), eq(users.organizationId, organizationId))).limit(1);
@@ -11,7 +12,7 @@ export async function getUser(db: Drizzle, organizationId: string, id: string): 
 
 /** Every account with this e-mail, across organizations (login without an organization). */
 export async function findUsersByEmail(db: Drizzle, email: string, organizationId?: string): Promise<UserRow[]> {
-  const key = email.trim().toLowerCase();
+  const key = emailKey(email);
   return db
     .select()
     .from(users)

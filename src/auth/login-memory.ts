@@ -16,6 +16,7 @@
  *   guesses still cannot pass the limit.
  */
 import type { RecordedEvent } from "../eventstore/port";
+import { emailKey } from "../domain/user";
 
 /** An account as a login checks it. */
 export interface LoginAccount {
@@ -38,8 +39,6 @@ const MAX_TAILS = 50_000;
 
 const LOGIN_STREAM = "login-";
 const LOGIN_TYPES = new Set(["LoginSucceeded", "LoginFailed", "AccountLocked"]);
-
-export const emailKey = (email: string): string => email.trim().toLowerCase();
 
 type Data = Record<string, any>;
 
@@ -85,15 +84,16 @@ export class LoginMemory {
   }
 
   /**
-   * Events this process has just appended to the user's login stream, ending at
-   * `nextRevision`. Joined to the remembered tail when they follow it directly;
-   * otherwise the tail is forgotten (the next login reads the stream).
+   * Events (with their revisions) this process has just appended to the user's login
+   * stream. Joined to the remembered tail when they follow it directly; otherwise the
+   * tail is forgotten (the next login reads the stream).
    */
-  appended(userId: string, events: RecordedEvent[], nextRevision: bigint): void {
+  appended(userId: string, events: RecordedEvent[]): void {
     const t = this.tails.get(userId);
-    const first = nextRevision - BigInt(events.length) + 1n;
-    if (t && t.revision === first - 1n) this.setTail(userId, { events: [...t.events, ...events].slice(-TAIL_EVENTS), revision: nextRevision });
-    else if (first === 0n) this.setTail(userId, { events: events.slice(-TAIL_EVENTS), revision: nextRevision });
+    const first = events[0].revision;
+    const revision = events[events.length - 1].revision;
+    if (t && t.revision === first - 1n) this.setTail(userId, { events: [...t.events, ...events].slice(-TAIL_EVENTS), revision });
+    else if (first === 0n) this.setTail(userId, { events: events.slice(-TAIL_EVENTS), revision });
     else this.tails.delete(userId);
   }
 

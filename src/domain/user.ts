@@ -13,6 +13,9 @@ export interface UserProfile {
   last_name: string | null;
 }
 
+/** An e-mail as uniqueness and login compare it: trimmed, any case. */
+export const emailKey = (email: string): string => email.trim().toLowerCase();
+
 export type UserSource = "bootstrap" | "register" | "admin" | "onboard";
 
 export type UserEvent =

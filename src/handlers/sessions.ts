@@ -227,7 +227,7 @@ function rememberAppended(deps: Deps, userId: string, streamId: string, events: 
     hash: null,
     prevHash: null,
   }));
-  deps.security.logins.appended(userId, recorded, result.nextRevision);
+  deps.security.logins.appended(userId, recorded);
 }
 
 /** A session's first event, ready to append, and the refresh token it stands for. */

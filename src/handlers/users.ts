@@ -6,7 +6,7 @@ import { settle, type Deps } from "../deps";
 import type { CommandContext } from "../eventstore/context";
 import { handleCommand, loadState } from "../eventstore/handle-command";
 import { stream } from "../eventstore/streams";
-import { user, type UserCommand, type UserProfile, type UserSource } from "../domain/user";
+import { emailKey, user, type UserCommand, type UserProfile, type UserSource } from "../domain/user";
 import { seats } from "../domain/seats";
 import { DomainError, notFound } from "../domain/errors";
 import { hashPassword } from "../auth/passwords";
@@ -15,7 +15,7 @@ import { getOrganization } from "../../projections/organizations/queries";
 import { claim, release, type Claim } from "./reservations";
 
 export function emailClaim(organizationId: string, email: string): Claim {
-  const key = email.trim().toLowerCase();
+  const key = emailKey(email);
   return { kind: "user_email", key: `${organizationId}:${key}`, label: `E-mail "${key}" in this organization` };
 }
 

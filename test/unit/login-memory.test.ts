@@ -84,10 +84,10 @@ describe("login memory: tails", () => {
 
   test("given this process's own appends, when they follow the tail they join it, and when they do not the tail is forgotten", () => {
     const m = new LoginMemory();
-    m.appended("u1", [loginEvent("u1", 0n, "LoginSucceeded")], 0n);
-    m.appended("u1", [loginEvent("u1", 1n), loginEvent("u1", 2n)], 2n);
+    m.appended("u1", [loginEvent("u1", 0n, "LoginSucceeded")]);
+    m.appended("u1", [loginEvent("u1", 1n), loginEvent("u1", 2n)]);
     expect(m.tail("u1", 14)!.events.map((e) => Number(e.revision))).toEqual([0, 1, 2]);
-    m.appended("u1", [loginEvent("u1", 7n)], 7n);
+    m.appended("u1", [loginEvent("u1", 7n)]);
     expect(m.tail("u1", 14)).toBeNull();
   });
 
